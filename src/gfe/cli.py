@@ -1,0 +1,165 @@
+"""The `gfe` command line. Every user-facing failure is one clear message and exit status 2."""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gfe import EXPRESSIONS, SIGNERS
+from gfe.errors import GfeError
+
+app = typer.Typer(
+    help="Recognise Grammatical Facial Expressions of Brazilian Sign Language from Kinect landmarks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Find, check and download the UCI dataset.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Dataset folder (default: $GFE_DATA_DIR, then the download cache)."),
+]
+
+
+def friendly(fn):
+    """Turn a GfeError into one line on stderr and exit status 2 — never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GfeError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _ensure_data(data_dir: Path | None) -> Path:
+    """Resolve the dataset folder; download into the cache when nothing was given or found."""
+    from gfe.data import DATA_ENV, dataset_present, resolve_data_dir
+
+    path = resolve_data_dir(data_dir)
+    if dataset_present(path):
+        return path
+    import os
+
+    if data_dir is not None or os.environ.get(DATA_ENV):
+        raise GfeError(
+            f"{path}: no UCI dataset there (expected files like a_affirmative_datapoints.txt); "
+            f"fix --data-dir / {DATA_ENV}, or unset them to download into the cache"
+        )
+    from gfe.download import download_dataset
+
+    err_console.print(f"No dataset found: downloading the UCI archive into {path} …")
+    return download_dataset(dest=path)
+
+
+@data_app.command("check")
+@friendly
+def data_check(data_dir: DataDir = None) -> None:
+    """Load every recording, print a table of it, and exit non-zero if the dataset is broken."""
+    from gfe.data import load_recording, resolve_data_dir
+    from gfe.report import recordings_table
+
+    path = resolve_data_dir(data_dir)
+    if not path.is_dir():
+        raise GfeError(f"{path}: data folder not found; pass --data-dir, set GFE_DATA_DIR or run `gfe data download`")
+    summaries, problems = [], []
+    for e in EXPRESSIONS:
+        for s in SIGNERS:
+            try:
+                summaries.append(load_recording(path, s, e).summary())
+            except GfeError as exc:
+                problems.append(str(exc))
+    header, rows = recordings_table(summaries)
+    table = Table(title=f"UCI GFE dataset in {path}")
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for i, r in enumerate(rows):
+        table.add_row(*r, end_section=i == len(rows) - 2)
+    console.print(table)
+    console.print(
+        f"{len(summaries)} recordings loaded. Unknown values (nan) are never filled in: frames with unknown "
+        "x/y are masked out of training and scoring; z = 0 is Kinect's lost depth."
+    )
+    if problems:
+        for p in problems:
+            err_console.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@data_app.command("download")
+@friendly
+def data_download(
+    url: Annotated[str | None, typer.Option(help="Archive URL (default: UCI dataset 317; env GFE_DATA_URL).")] = None,
+    dest: Annotated[Path | None, typer.Option(help="Where to unpack (default: the per-user cache).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Download the UCI archive, verify every file's sha256, and unpack it atomically."""
+    from gfe.download import download_dataset
+
+    path = download_dataset(dest=dest, url=url, progress=not quiet)
+    console.print(f"dataset ready in {path}")
+
+
+@app.command()
+@friendly
+def reproduce(
+    out: Annotated[Path | None, typer.Option(help="Run folder (default: runs/reproduce-<time>).")] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 (shuffle and initialisation).")] = 5,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs (the paper: 30).")] = 30,
+    data_dir: DataDir = None,
+    expressions: Annotated[str, typer.Option(help="Comma-separated expressions, or 'all'.")] = "all",
+    models: Annotated[str, typer.Option(help="Comma-separated: paper-lstm, mlp.")] = "paper-lstm,mlp",
+    protocols: Annotated[str, typer.Option(help="Comma-separated: paper, paper-holdout.")] = "paper,paper-holdout",
+    lr: Annotated[float, typer.Option(help="Adam learning rate (the paper: 0.0099).")] = 0.0099,
+    hidden: Annotated[int, typer.Option(min=1, help="Hidden units (the paper: 105).")] = 105,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Mini-batch size (default: full batch, as the paper).")
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Reproduce the seed paper's Table 3 and loss curves with our code."""
+    from gfe.data import parse_names
+    from gfe.models import MODELS
+    from gfe.protocols import PROTOCOLS
+    from gfe.reproduce import ReproduceConfig
+    from gfe.reproduce import reproduce as run
+    from gfe.training import TrainConfig
+
+    cfg = ReproduceConfig(
+        expressions=tuple(parse_names(expressions, EXPRESSIONS, "expression")),
+        models=tuple(parse_names(models, list(MODELS), "model")),
+        protocols=tuple(parse_names(protocols, list(PROTOCOLS), "protocol")),
+        seeds=tuple(range(seeds)),
+        hidden=hidden,
+        train=TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size),
+    )
+    path = _ensure_data(data_dir)
+    out = out or Path("runs") / time.strftime("reproduce-%Y%m%d-%H%M%S")
+    run(path, out, cfg, progress=not no_progress)
+    console.print((out / "table3.md").read_text(), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"run folder: {out}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
