@@ -78,7 +78,9 @@ def data_check(data_dir: DataDir = None) -> None:
 
     path = resolve_data_dir(data_dir)
     if not path.is_dir():
-        raise GfeError(f"{path}: data folder not found; pass --data-dir, set GFE_DATA_DIR or run `gfe data download`")
+        raise GfeError(
+            f"{path}: data folder not found; pass --data-dir, set GFE_DATA_DIR or run `gfe data download`"
+        )
     summaries, problems = [], []
     for e in EXPRESSIONS:
         for s in SIGNERS:
@@ -106,7 +108,9 @@ def data_check(data_dir: DataDir = None) -> None:
 @data_app.command("download")
 @friendly
 def data_download(
-    url: Annotated[str | None, typer.Option(help="Archive URL (default: UCI dataset 317; env GFE_DATA_URL).")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Archive URL (default: UCI dataset 317; env GFE_DATA_URL).")
+    ] = None,
     dest: Annotated[Path | None, typer.Option(help="Where to unpack (default: the per-user cache).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
@@ -125,13 +129,24 @@ def reproduce(
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs (the paper: 30).")] = 30,
     data_dir: DataDir = None,
     expressions: Annotated[str, typer.Option(help="Comma-separated expressions, or 'all'.")] = "all",
-    models: Annotated[str, typer.Option(help="Comma-separated: paper-lstm, mlp.")] = "paper-lstm,mlp",
-    protocols: Annotated[str, typer.Option(help="Comma-separated: paper, paper-holdout.")] = "paper,paper-holdout",
+    models: Annotated[
+        str, typer.Option(help="Comma-separated: paper-lstm, mlp, mlp-pruned.")
+    ] = "paper-lstm,mlp,mlp-pruned",
+    protocols: Annotated[
+        str, typer.Option(help="Comma-separated: paper, paper-holdout.")
+    ] = "paper,paper-holdout",
     lr: Annotated[float, typer.Option(help="Adam learning rate (the paper: 0.0099).")] = 0.0099,
     hidden: Annotated[int, typer.Option(min=1, help="Hidden units (the paper: 105).")] = 105,
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="Mini-batch size (default: full batch, as the paper).")
     ] = None,
+    prune_similar: Annotated[
+        float, typer.Option(help="Pruning: merge units closer than this angle (°).")
+    ] = 15.0,
+    prune_opposite: Annotated[
+        float, typer.Option(help="Pruning: remove pairs further apart than this angle (°).")
+    ] = 165.0,
+    prune_retrain: Annotated[int, typer.Option(min=0, help="Pruning: retraining epochs afterwards.")] = 5,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Reproduce the seed paper's Table 3 and loss curves with our code."""
@@ -144,17 +159,86 @@ def reproduce(
 
     cfg = ReproduceConfig(
         expressions=tuple(parse_names(expressions, EXPRESSIONS, "expression")),
-        models=tuple(parse_names(models, list(MODELS), "model")),
+        models=tuple(parse_names(models, [*MODELS, "mlp-pruned"], "model")),
         protocols=tuple(parse_names(protocols, list(PROTOCOLS), "protocol")),
         seeds=tuple(range(seeds)),
         hidden=hidden,
         train=TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size),
+        prune_similar_deg=prune_similar,
+        prune_opposite_deg=prune_opposite,
+        prune_retrain_epochs=prune_retrain,
     )
     path = _ensure_data(data_dir)
     out = out or Path("runs") / time.strftime("reproduce-%Y%m%d-%H%M%S")
     run(path, out, cfg, progress=not no_progress)
     console.print((out / "table3.md").read_text(), markup=False, highlight=False, soft_wrap=True)
     console.print(f"run folder: {out}")
+
+
+@app.command("benchmark")
+@friendly
+def benchmark_cmd(
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder; rerun with the same folder to resume.")
+    ] = None,
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated model names (default: the main set).")
+    ] = None,
+    protocols: Annotated[
+        str | None, typer.Option(help="Comma-separated protocols (default: all but blocked-cv).")
+    ] = None,
+    expressions: Annotated[str, typer.Option(help="Comma-separated expressions, or 'all'.")] = "all",
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1.")] = 5,
+    features: Annotated[str, typer.Option(help="Feature spec: clean (z = 0 as unknown) or paper.")] = "clean",
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes (default: up to 2).")] = 2,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Model parameter, e.g. seq-lstm.hidden=128 (repeatable)."),
+    ] = None,
+    data_dir: DataDir = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Models × protocols × expressions × seeds, with tables per protocol and wins/losses."""
+    from gfe.benchmark import DEFAULT_MODELS, DEFAULT_PROTOCOLS, BenchmarkConfig, benchmark
+    from gfe.data import parse_names
+    from gfe.estimators import registry
+    from gfe.features import spec_by_name
+    from gfe.protocols import PROTOCOLS
+
+    spec_by_name(features)
+    cfg = BenchmarkConfig(
+        models=tuple(parse_names(models, list(registry()), "model")) if models else DEFAULT_MODELS,
+        protocols=tuple(parse_names(protocols, list(PROTOCOLS), "protocol"))
+        if protocols
+        else DEFAULT_PROTOCOLS,
+        expressions=tuple(parse_names(expressions, EXPRESSIONS, "expression")),
+        seeds=tuple(range(seeds)),
+        features=features,
+        model_params=parse_params(param or []),
+    )
+    path = _ensure_data(data_dir)
+    out = out or Path("runs") / time.strftime("benchmark-%Y%m%d-%H%M%S")
+    benchmark(path, out, cfg, jobs=jobs, progress=not no_progress)
+    console.print((out / "tables.md").read_text(), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"run folder: {out}")
+
+
+def parse_params(items: list[str]) -> dict[str, dict]:
+    """``model.name=value`` strings → {model: {name: value}} with numbers and booleans parsed."""
+    import json as _json
+
+    params: dict[str, dict] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        model, dot, name = key.partition(".")
+        if not sep or not dot or not model or not name:
+            raise GfeError(f"--param {item!r}: write it as MODEL.NAME=VALUE, e.g. seq-lstm.hidden=128")
+        try:
+            value = _json.loads(raw.lower() if raw.lower() in ("true", "false", "null") else raw)
+        except ValueError:
+            value = raw
+        params.setdefault(model, {})[name] = value
+    return params
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -141,8 +141,7 @@ def parse_frame_values(tokens: Sequence[str], where: str) -> np.ndarray:
     """Parse one frame line's tokens into 301 floats, or raise an error that says ``where``."""
     if len(tokens) != N_VALUES:
         raise DataError(
-            f"{where}: expected {N_VALUES} values (timestamp + 100 landmarks × x, y, z), "
-            f"found {len(tokens)}"
+            f"{where}: expected {N_VALUES} values (timestamp + 100 landmarks × x, y, z), found {len(tokens)}"
         )
     try:
         return np.array([float(t) for t in tokens], dtype=np.float64)
@@ -242,8 +241,7 @@ def load_dataset(
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataError(
-            f"{data_dir}: data folder not found; pass --data-dir, set {DATA_ENV}, "
-            "or run `gfe data download`"
+            f"{data_dir}: data folder not found; pass --data-dir, set {DATA_ENV}, or run `gfe data download`"
         )
     exprs = [check_expression(e) for e in (expressions or EXPRESSIONS)]
     sigs = [check_signer(s) for s in (signers or SIGNERS)]

@@ -37,6 +37,7 @@ import re
 import shutil
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -84,8 +85,9 @@ def packaged_checksums() -> dict[str, str]:
 
 
 def _manual(url: str) -> str:
+    """The way out when downloading fails (the message itself already names ``url``)."""
     return (
-        f"download the archive by hand ({url}, or from {PAGE_URL}), unzip it, and pass --data-dir "
+        f"download the archive by hand from {PAGE_URL}, unzip it, and pass --data-dir "
         f"(or set {gfe_data.DATA_ENV}) to the folder that holds its files"
     )
 
@@ -93,10 +95,10 @@ def _manual(url: str) -> str:
 # --------------------------------------------------------------------------------- downloading
 def _fetch(url: str, target: Path, timeout: float, progress: bool) -> int:
     """Stream ``url`` into ``target``; return the byte count. Raise GfeError on any failure."""
-    request = urllib.request.Request(url, headers={"User-Agent": f"gfe/{__version__}"})
     what = f"could not download {url}"
     try:
         with contextlib.ExitStack() as stack:
+            request = urllib.request.Request(url, headers={"User-Agent": f"gfe/{__version__}"})
             response = stack.enter_context(urllib.request.urlopen(request, timeout=timeout))
             header = response.headers.get("Content-Length")
             expected = int(header) if header and header.strip().isdigit() else None
@@ -140,7 +142,9 @@ def _fetch(url: str, target: Path, timeout: float, progress: bool) -> int:
             f"{what}: the connection failed ({type(exc).__name__}: {exc}); retry, or {_manual(url)}"
         ) from None
     except ValueError as exc:  # e.g. "unknown url type"
-        raise GfeError(f"{what}: {exc}; give a full http(s):// or file:// URL with --url or {URL_ENV}") from None
+        raise GfeError(
+            f"{what}: {exc}; give a full http(s):// or file:// URL with --url or {URL_ENV}"
+        ) from None
     except OSError as exc:
         raise GfeError(f"{what}: {exc}; retry, or {_manual(url)}") from None
     if expected is not None and got != expected:
@@ -160,6 +164,7 @@ def _progress_bar(enabled: bool, url: str, total: int | None) -> Iterator:
         yield lambda n: None
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -177,7 +182,8 @@ def _progress_bar(enabled: bool, url: str, total: int | None) -> Iterator:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task(PurePosixPath(url).name or "download", total=total)
+        name = PurePosixPath(urllib.parse.urlsplit(url).path).name or "download"
+        task = bar.add_task(escape(urllib.parse.unquote(name)), total=total)
         yield lambda n: bar.advance(task, n)
 
 
@@ -264,7 +270,9 @@ def _list_names(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _unpack_and_check(archive: Path, staging: Path, work: Path, url: str, checksums: Mapping[str, str]) -> None:
+def _unpack_and_check(
+    archive: Path, staging: Path, work: Path, url: str, checksums: Mapping[str, str]
+) -> None:
     """Unpack the needed files (and extras) into ``staging`` and check every one of them."""
     try:
         zipped = _Archive(archive, work, url)
@@ -407,7 +415,9 @@ def download_dataset(
         try:
             work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.download-", dir=dest.parent))
         except OSError as exc:
-            raise GfeError(f"cannot write in {dest.parent}: {exc}; choose another folder (--data-dir)") from None
+            raise GfeError(
+                f"cannot write in {dest.parent}: {exc}; choose another folder (--data-dir)"
+            ) from None
         archive = work / "archive.zip"
         staging = work / "dataset"
         try:

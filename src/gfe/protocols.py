@@ -116,8 +116,93 @@ def paper_holdout(pool: Pool, seed: int) -> list[Fold]:
     ]
 
 
+def _signer_runs(pool: Pool) -> dict[str, np.ndarray]:
+    """Pool indices of each signer's recording, in frame order."""
+    return {str(s): np.flatnonzero(pool.signers == s) for s in dict.fromkeys(pool.signers)}
+
+
+def chrono(pool: Pool, seed: int) -> list[Fold]:
+    """Later recordings of known signers: per signer, the first 80% of frames train and the last
+    20% test (both signers in both sets). The z-score is fitted per signer on training frames."""
+    train, test = [], []
+    for idx in _signer_runs(pool).values():
+        n_test = _n_test(len(idx))
+        train.append(idx[:-n_test])
+        test.append(idx[-n_test:])
+    tr, te = np.concatenate(train), np.concatenate(test)
+    return [Fold("chrono", "", train=_usable(pool, tr), test=_usable(pool, te), norm_fit=tr)]
+
+
+def _cross_signer(pool: Pool, calibrated: bool) -> list[Fold]:
+    runs = _signer_runs(pool)
+    if len(runs) < 2:
+        raise GfeError("cross-signer protocols need recordings of at least two signers")
+    folds = []
+    for test_signer, test_idx in runs.items():
+        tr = np.concatenate([idx for s, idx in runs.items() if s != test_signer])
+        train_signers = "+".join(s for s in runs if s != test_signer)
+        # Uncalibrated: the new signer is scaled with the training signers' pooled statistics.
+        # Calibrated: the new signer is z-scored on its own frames — features only, no label.
+        norm = np.concatenate([tr, test_idx]) if calibrated else tr
+        folds.append(
+            Fold(
+                "cross-signer-calibrated" if calibrated else "cross-signer",
+                f"{train_signers}→{test_signer}",
+                train=_usable(pool, tr),
+                test=_usable(pool, test_idx),
+                norm_fit=norm,
+                note="test signer z-scored on its own unlabelled frames" if calibrated else "",
+            )
+        )
+    return folds
+
+
+def cross_signer(pool: Pool, seed: int) -> list[Fold]:
+    """A signer never seen: train on one signer, test on the other, both directions. The test
+    signer is scaled with the training signer's statistics."""
+    return _cross_signer(pool, calibrated=False)
+
+
+def cross_signer_calibrated(pool: Pool, seed: int) -> list[Fold]:
+    """As ``cross-signer``, but the new signer is z-scored on its own **unlabelled** frames (a
+    realistic "calibrate on a new signer" step: record a while, then normalise)."""
+    return _cross_signer(pool, calibrated=True)
+
+
+BLOCKED_K = 5
+BLOCKED_GAP = 30
+
+
+def blocked_cv(pool: Pool, seed: int, k: int = BLOCKED_K, gap: int = BLOCKED_GAP) -> list[Fold]:
+    """k contiguous test blocks per signer; fold i tests block i of every signer and trains on the
+    rest, minus ``gap`` frames on each side of every test block. z-score fitted on training frames."""
+    runs = _signer_runs(pool)
+    folds = []
+    for i in range(k):
+        train, test = [], []
+        for idx in runs.values():
+            bounds = np.linspace(0, len(idx), k + 1).astype(int)
+            lo, hi = bounds[i], bounds[i + 1]
+            pos = np.arange(len(idx))
+            test.append(idx[lo:hi])
+            train.append(idx[(pos < lo - gap) | (pos >= hi + gap)])
+        tr, te = np.concatenate(train), np.concatenate(test)
+        folds.append(
+            Fold("blocked-cv", f"{i + 1}/{k}", train=_usable(pool, tr), test=_usable(pool, te), norm_fit=tr)
+        )
+    return folds
+
+
 ProtocolFn = Callable[[Pool, int], list[Fold]]
-PROTOCOLS: dict[str, ProtocolFn] = {"paper": paper, "paper-holdout": paper_holdout}
+PROTOCOLS: dict[str, ProtocolFn] = {
+    "paper": paper,
+    "paper-holdout": paper_holdout,
+    "chrono": chrono,
+    "cross-signer": cross_signer,
+    "cross-signer-calibrated": cross_signer_calibrated,
+    "blocked-cv": blocked_cv,
+}
+TRANSDUCTIVE = {"paper", "paper-holdout"}  # the paper's z-score saw the test frames
 
 
 def get_protocol(name: str) -> ProtocolFn:

@@ -77,7 +77,10 @@ def table3_markdown(results: pd.DataFrame) -> str:
             if "paper-lstm" in models:
                 row.append(f"{sub[sub['model'] == 'paper-lstm']['f1'].mean() - TABLE3[e][1]:+.4f}")
             if "mlp-pruned" in df["model"].values:
-                row.append(mean_std(sub[sub["model"] == "mlp-pruned"]["hidden_units"]).replace(".0000", ""))
+                kept = sub[sub["model"] == "mlp-pruned"]["hidden_units"].to_numpy(dtype=float)
+                row.append(
+                    f"{kept.mean():.1f} ± {kept.std(ddof=1) if len(kept) > 1 else 0:.1f} of {int(sub['hidden_units'].max())}"
+                )
             rows.append(row)
         # Average over expressions of each seed's F1, then mean ± std across seeds.
         avg = ["**average**"]
@@ -110,7 +113,10 @@ def loss_curve_plots(losses: pd.DataFrame, folder: Path) -> list[Path]:
         fig, axes = plt.subplots(1, len(protocols), figsize=(5 * len(protocols), 3.6), squeeze=False)
         for ax, protocol in zip(axes[0], protocols, strict=True):
             sub = df[df["protocol"] == protocol]
-            for col, colour, label in (("train_loss", "tab:blue", "train"), ("test_loss", "tab:orange", "test")):
+            for col, colour, label in (
+                ("train_loss", "tab:blue", "train"),
+                ("test_loss", "tab:orange", "test"),
+            ):
                 curves = sub.pivot_table(index="epoch", columns=["seed", "fold"], values=col)
                 epochs = curves.index.to_numpy()
                 ax.plot(epochs, curves.mean(axis=1), color=colour, label=label)
@@ -121,7 +127,9 @@ def loss_curve_plots(losses: pd.DataFrame, folder: Path) -> list[Path]:
             ax.grid(alpha=0.3)
             ax.legend()
         n = df["seed"].nunique()
-        fig.suptitle(f"{expression.replace('_', ' ')} — {MODEL_LABELS.get(model, model)} (mean of {n} seeds, band = min–max)")
+        fig.suptitle(
+            f"{expression.replace('_', ' ')} — {MODEL_LABELS.get(model, model)} (mean of {n} seeds, band = min–max)"
+        )
         fig.tight_layout()
         path = folder / f"{expression}_{model}.png"
         fig.savefig(path, dpi=100)
@@ -140,3 +148,74 @@ def recordings_table(summaries: list[dict]) -> tuple[list[str], list[list[str]]]
     total = ["total", *[str(int(np.sum([s[k] for s in summaries]))) for k in
              ("frames", "positives", "unknown_frames", "unknown_timestamps", "zero_depth_values")]]  # fmt: skip
     return header, [*rows, total]
+
+
+# ------------------------------------------------------------------------------ benchmark tables
+def _seed_scores(results: pd.DataFrame) -> pd.DataFrame:
+    """F1 per protocol, model, expression and seed (mean over the protocol's folds)."""
+    return results.groupby(["protocol", "model", "expression", "seed"], as_index=False)["f1"].mean()
+
+
+def benchmark_table(results: pd.DataFrame, protocol: str) -> str:
+    """Mean ± std F1 (over seeds) per expression and overall; the best model of each row bold."""
+    s = _seed_scores(results[results["protocol"] == protocol])
+    models = list(dict.fromkeys(results["model"]))
+    expressions = [e for e in EXPRESSIONS if e in set(s["expression"])]
+    stats = s.groupby(["model", "expression"])["f1"].agg(["mean", "std"])
+    overall = s.groupby(["model", "seed"])["f1"].mean().groupby("model").agg(["mean", "std"])
+    rows = []
+    for e in [*expressions, None]:
+        table = overall if e is None else stats.xs(e, level="expression")
+        best = table["mean"].max()
+        cells = []
+        for m in models:
+            if m not in table.index:
+                cells.append("–")
+                continue
+            mean, std = table.loc[m, "mean"], table.loc[m, "std"]
+            txt = f"{mean:.3f} ± {0 if np.isnan(std) else std:.3f}"
+            cells.append(f"**{txt}**" if np.isclose(mean, best) else txt)
+        rows.append([("**mean of 9**" if len(expressions) == 9 else "**mean**") if e is None else e, *cells])
+    return markdown_table(["expression", *models], rows)
+
+
+def folds_table(results: pd.DataFrame, protocol: str) -> str:
+    """Per-fold mean F1 over expressions (e.g. both cross-signer directions) and their mean."""
+    sub = results[results["protocol"] == protocol]
+    folds = list(dict.fromkeys(sub["fold"]))
+    per = sub.groupby(["model", "fold", "seed"])["f1"].mean().groupby(["model", "fold"]).mean()
+    rows = []
+    for m in dict.fromkeys(sub["model"]):
+        vals = [per.get((m, f), np.nan) for f in folds]
+        rows.append([m, *[_fmt(v, 3) for v in vals], _fmt(float(np.nanmean(vals)), 3)])
+    return markdown_table(["model", *[str(f) for f in folds], "mean"], rows)
+
+
+def winloss_markdown(results: pd.DataFrame, reference: str = "paper-lstm") -> str:
+    """Per protocol: expressions won/lost by each model against PaperLSTM and against the
+    published numbers of the matching protocol (mean F1 over seeds per expression)."""
+    from gfe.published import published_for
+
+    parts = ["# Wins and losses\n\nCounted over expressions, on mean F1 over seeds.\n"]
+    means = _seed_scores(results).groupby(["protocol", "model", "expression"])["f1"].mean()
+    for protocol in dict.fromkeys(results["protocol"]):
+        m = means.xs(protocol, level="protocol")
+        models = list(dict.fromkeys(results[results["protocol"] == protocol]["model"]))
+        published = published_for(protocol)
+        opponents = ([reference] if reference in models else []) + list(published)
+        rows = []
+        for model in models:
+            mine = m.xs(model, level="model")
+            row = [model]
+            for opp in opponents:
+                theirs = m.xs(opp, level="model") if opp == reference else pd.Series(published[opp])
+                common = [e for e in mine.index if e in theirs.index and not np.isnan(theirs[e])]
+                d = np.array([mine[e] - theirs[e] for e in common])
+                row.append(f"{int((d > 0).sum())}–{int((d < 0).sum())} ({d.mean():+.3f})" if len(d) else "–")
+            rows.append(row)
+        header = ["model", *[f"vs {'PaperLSTM (ours)' if o == reference else o}" for o in opponents]]
+        note = "" if published else "\nNo published result uses this protocol.\n"
+        parts.append(
+            f"\n## `{protocol}`\n{note}\n" + markdown_table(header, rows, "l" + "l" * len(opponents))
+        )
+    return "".join(parts)

@@ -1,14 +1,15 @@
 """`gfe reproduce`: the seed paper's experiment grid, written to a self-describing run folder.
 
-9 expressions × {PaperLSTM, MLP} × {paper, paper-holdout} × seeds. Each cell trains one binary
+9 expressions × {PaperLSTM, MLP, MLP + distinctiveness pruning} × {paper, paper-holdout} × seeds. Each cell trains one binary
 model with the paper's settings and scores it on the protocol's test frames.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,9 @@ from gfe.features import spec_by_name
 from gfe.metrics import binary_metrics
 from gfe.models import build_model
 from gfe.protocols import Fold, Pool, get_protocol, make_pool
-from gfe.training import TrainConfig, fit, predict_proba
+from gfe.training import FitResult, TrainConfig, fit, predict_proba
 
-PAPER_MODELS = ("paper-lstm", "mlp")
+PAPER_MODELS = ("paper-lstm", "mlp", "mlp-pruned")
 PAPER_PROTOCOLS = ("paper", "paper-holdout")
 
 
@@ -38,6 +39,9 @@ class ReproduceConfig:
     mlp_activation: str = "sigmoid"
     train: TrainConfig = field(default_factory=TrainConfig)
     threshold: float = 0.5
+    prune_similar_deg: float = 15.0
+    prune_opposite_deg: float = 165.0
+    prune_retrain_epochs: int = 5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,10 +58,29 @@ def _model_factory(name: str, cfg: ReproduceConfig, n_features: int) -> Callable
     return lambda: build_model(name, n_features=n_features, **params)
 
 
-def run_cell(pool: Pool, fold: Fold, x: np.ndarray, model: str, seed: int, cfg: ReproduceConfig):
-    """Train one model on one fold; return (result row, loss rows, fitted model)."""
+def _fit_cell(
+    model: str, pool: Pool, fold: Fold, x: np.ndarray, seed: int, cfg: ReproduceConfig, trained: dict
+):
+    """Train ``model`` on the fold; return (fitted model, FitResult-like losses, hidden units).
+
+    ``mlp-pruned`` is the paper's second preliminary experiment: the cell's trained MLP, reduced
+    by distinctiveness pruning on the training frames, then optionally retrained briefly.
+    """
     y = pool.labels
-    t0 = time.perf_counter()
+    if model == "mlp-pruned":
+        from gfe.pruning import prune_distinctiveness
+
+        if "mlp" not in trained:
+            trained["mlp"] = _fit_cell("mlp", pool, fold, x, seed, cfg, trained)[0]
+        net = copy.deepcopy(trained["mlp"])
+        report = prune_distinctiveness(
+            net, x[fold.train], similar_deg=cfg.prune_similar_deg, opposite_deg=cfg.prune_opposite_deg
+        )
+        res = FitResult(net)
+        if cfg.prune_retrain_epochs:
+            retrain = replace(cfg.train, epochs=cfg.prune_retrain_epochs)
+            res = fit(lambda: net, x[fold.train], y[fold.train], retrain, seed, x[fold.test], y[fold.test])
+        return res.model, res, report.hidden_after
     res = fit(
         _model_factory(model, cfg, x.shape[1]),
         x[fold.train],
@@ -67,8 +90,19 @@ def run_cell(pool: Pool, fold: Fold, x: np.ndarray, model: str, seed: int, cfg: 
         x[fold.test],
         y[fold.test],
     )
+    trained[model] = res.model
+    return res.model, res, cfg.hidden
+
+
+def run_cell(
+    pool: Pool, fold: Fold, x: np.ndarray, model: str, seed: int, cfg: ReproduceConfig, trained=None
+):
+    """Train one model on one fold; return (result row, loss rows, fitted model, seconds)."""
+    y = pool.labels
+    t0 = time.perf_counter()
+    net, res, hidden = _fit_cell(model, pool, fold, x, seed, cfg, {} if trained is None else trained)
     seconds = time.perf_counter() - t0
-    prob = predict_proba(res.model, x[fold.test])
+    prob = predict_proba(net, x[fold.test])
     row = {
         "expression": pool.expression,
         "model": model,
@@ -79,19 +113,17 @@ def run_cell(pool: Pool, fold: Fold, x: np.ndarray, model: str, seed: int, cfg: 
         "n_test": len(fold.test),
         "n_unusable": pool.n_unusable,
         **binary_metrics(y[fold.test], prob >= cfg.threshold),
-        "hidden_units": cfg.hidden,
+        "hidden_units": hidden,
     }
     losses = [
         {**{k: row[k] for k in ("expression", "model", "protocol", "fold", "seed")},
          "epoch": i + 1, "train_loss": tr, "test_loss": te}
         for i, (tr, te) in enumerate(zip(res.train_loss, res.test_loss, strict=True))
     ]  # fmt: skip
-    return row, losses, res.model, seconds
+    return row, losses, net, seconds
 
 
-def iter_grid(
-    recordings: list[Recording], cfg: ReproduceConfig
-) -> Iterator[tuple[dict, list[dict], float]]:
+def iter_grid(recordings: list[Recording], cfg: ReproduceConfig) -> Iterator[tuple[dict, list[dict], float]]:
     """Yield (row, loss rows, seconds) for every cell of the grid, one expression at a time."""
     spec = spec_by_name(cfg.features)
     for expression in cfg.expressions:
@@ -101,8 +133,9 @@ def iter_grid(
             for seed in cfg.seeds:
                 for fold in split(pool, seed):
                     x = fold.scaled_features(pool)
+                    trained: dict = {}
                     for model in cfg.models:
-                        row, losses, _, seconds = run_cell(pool, fold, x, model, seed, cfg)
+                        row, losses, _, seconds = run_cell(pool, fold, x, model, seed, cfg, trained)
                         yield row, losses, seconds
 
 
@@ -127,7 +160,9 @@ def reproduce(
             rows.append(row)
             losses.extend(loss_rows)
             seconds.append(sec)
-            bar.update(task, advance=1, description=f"{row['expression']:<15} {row['model']:<11} {row['protocol']}")
+            bar.update(
+                task, advance=1, description=f"{row['expression']:<15} {row['model']:<11} {row['protocol']}"
+            )
     out.mkdir(parents=True, exist_ok=True)
     results = pd.DataFrame(rows)
     results.to_csv(out / "results.csv", index=False)

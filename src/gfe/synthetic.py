@@ -32,10 +32,10 @@ def make_recording(n_frames: int, seed: int, zero_depth_rate: float = 0.01):
         length = int(rng.integers(8, 25))
         labels[start : start + length] = 1
         start += length + int(rng.integers(10, 30))
-    drift = np.cumsum(rng.normal(0, 0.3, (n_frames, 1, 3)), axis=0)
+    drift = np.cumsum(rng.normal(0, 0.1, (n_frames, 1, 3)), axis=0)
     landmarks = template[None] + drift + rng.normal(0, 0.5, (n_frames, N_LANDMARKS, 3))
-    moving = [17, 27, 2, 10, 48, 54, 57, 89]
-    landmarks[np.ix_(labels == 1, moving, [1])] -= 6.0
+    moving = [17, 27, 39, 44, 51]  # eyebrows and upper lip: they change distances D1–D9
+    landmarks[np.ix_(labels == 1, moving, [1])] -= 8.0
     landmarks[:, :, 2] = np.round(landmarks[:, :, 2])
     landmarks[:, :, 2][rng.random((n_frames, N_LANDMARKS)) < zero_depth_rate] = 0.0
     timestamps = 1.39e9 + np.arange(n_frames) * 0.033

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real dataset (required in CI) and small synthetic datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gfe.data import dataset_present
+from gfe.synthetic import write_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def real_data_dir() -> Path | None:
+    from gfe.data import cache_dir
+
+    for candidate in (os.environ.get("GFE_DATA_DIR"), REPO.parent / "shared" / "data" / "gfe", cache_dir()):
+        if candidate and dataset_present(Path(candidate)):
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real UCI dataset. In CI its absence is a failure, never a skip."""
+    path = real_data_dir()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have the real dataset: set GFE_DATA_DIR or provide ../shared/data/gfe")
+        pytest.skip("real dataset not found (set GFE_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_recordings(real_data):
+    from gfe.data import load_dataset
+
+    return load_dataset(real_data)
+
+
+@pytest.fixture()
+def synthetic_data(tmp_path) -> Path:
+    return write_dataset(tmp_path / "gfe", n_frames=120)
+
+
+@pytest.fixture(scope="session")
+def synthetic_data_session(tmp_path_factory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("gfe"), n_frames=150)

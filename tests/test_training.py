@@ -1,0 +1,77 @@
+"""Models and the trainer: shapes, determinism, and that they really learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gfe.data import load_dataset
+from gfe.errors import GfeError
+from gfe.features import PAPER
+from gfe.metrics import binary_metrics
+from gfe.models import MLP, PaperLSTM, build_model
+from gfe.protocols import make_pool, paper
+from gfe.synthetic import write_dataset
+from gfe.training import TrainConfig, fit, predict_proba
+
+
+def test_paper_lstm_is_one_layer_105_units_and_sees_one_frame_at_a_time():
+    m = PaperLSTM()
+    assert m.lstm.num_layers == 1 and m.lstm.hidden_size == 105 and m.lstm.input_size == 118
+    assert m.fc.out_features == 2
+    x = torch.randn(7, 118)
+    out = m(x)
+    assert out.shape == (7, 2)
+    # No state flows between frames: each frame's output is independent of the others.
+    torch.testing.assert_close(m(x[3:4]), out[3:4])
+    torch.testing.assert_close(m(x.flip(0)).flip(0), out)
+
+
+def test_mlp_shapes_and_unknown_names():
+    assert MLP(hidden=12)(torch.randn(4, 118)).shape == (4, 2)
+    with pytest.raises(GfeError, match="unknown model 'cnn'"):
+        build_model("cnn")
+    with pytest.raises(GfeError, match="unknown activation"):
+        MLP(activation="swish")
+
+
+def _data(folder):
+    pool = make_pool(load_dataset(folder, ["negative"]), PAPER)
+    (fold,) = paper(pool, 0)
+    x = fold.scaled_features(pool)
+    return x[fold.train], pool.labels[fold.train], x[fold.test], pool.labels[fold.test]
+
+
+@pytest.mark.parametrize("model", ["paper-lstm", "mlp"])
+def test_training_is_deterministic_and_records_both_losses(synthetic_data, model):
+    xtr, ytr, xte, yte = _data(synthetic_data)
+    cfg = TrainConfig(epochs=5)
+    a = fit(lambda: build_model(model), xtr, ytr, cfg, seed=7, x_test=xte, y_test=yte)
+    b = fit(lambda: build_model(model), xtr, ytr, cfg, seed=7, x_test=xte, y_test=yte)
+    c = fit(lambda: build_model(model), xtr, ytr, cfg, seed=8, x_test=xte, y_test=yte)
+    assert len(a.train_loss) == len(a.test_loss) == 5
+    assert a.train_loss == b.train_loss and a.test_loss == b.test_loss
+    assert a.train_loss != c.train_loss
+    np.testing.assert_array_equal(predict_proba(a.model, xte), predict_proba(b.model, xte))
+
+
+def test_paper_lstm_learns_the_synthetic_expression(tmp_path):
+    xtr, ytr, xte, yte = _data(write_dataset(tmp_path, n_frames=800, expressions=("negative",)))
+    res = fit(lambda: PaperLSTM(), xtr, ytr, TrainConfig(epochs=30), seed=0, x_test=xte, y_test=yte)
+    assert res.train_loss[-1] < res.train_loss[0] * 0.5
+    assert binary_metrics(yte, predict_proba(res.model, xte) >= 0.5)["f1"] > 0.9
+
+
+def test_mini_batch_option_takes_more_steps_per_epoch(synthetic_data):
+    xtr, ytr, _, _ = _data(synthetic_data)
+    full = fit(lambda: MLP(), xtr, ytr, TrainConfig(epochs=3), seed=0)
+    mini = fit(lambda: MLP(), xtr, ytr, TrainConfig(epochs=3, batch_size=16), seed=0)
+    assert mini.train_loss[-1] < full.train_loss[-1]
+
+
+def test_metrics_positive_class():
+    m = binary_metrics(np.array([1, 1, 0, 0, 1]), np.array([1, 0, 0, 1, 1]))
+    assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (2, 1, 1, 1)
+    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3) and m["accuracy"] == pytest.approx(3 / 5)
