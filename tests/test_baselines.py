@@ -245,8 +245,8 @@ def test_minirocket_without_aeon_is_a_clear_error(monkeypatch):
     assert "pip install 'gfe[rocket]'" in ROCKET_MISSING
 
 
+@pytest.mark.rocket
 def test_minirocket_learns_causally_and_deterministically(truth):
-    pytest.importorskip("aeon")
     est = WindowRocketEstimator(window=9)
     assert est.name == "minirocket" and est.causal is True
     assert WindowRocketEstimator(**est.get_params()).get_params() == est.get_params()

@@ -112,3 +112,19 @@ def test_bad_param_and_unknown_model_are_clear(tmp_path, synthetic_data):
     assert res.exit_code == 2 and "unknown model 'svm'" in res.output
     res = runner.invoke(app, ["benchmark", "--data-dir", str(synthetic_data), "--param", "hidden=3"])
     assert res.exit_code == 2 and "MODEL.NAME=VALUE" in res.output
+
+
+@pytest.mark.realdata
+def test_quick_benchmark_on_real_data_with_two_workers(tmp_path, real_data):
+    """Integration: the real grid machinery (process pool, every table) on 2 expressions."""
+    args = ["benchmark", "--data-dir", str(real_data), "--out", str(tmp_path / "q"),
+            "--models", "logreg,extra-trees,seq-lstm", "--protocols", "chrono,cross-signer-calibrated",
+            "--expressions", "wh_question,negative", "--seeds", "1", "--jobs", "2", "--no-progress",
+            "--param", "seq-lstm.max_epochs=4", "--param", "extra-trees.n_estimators=50"]  # fmt: skip
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    r = pd.read_csv(tmp_path / "q" / "results.csv")
+    assert len(r) == 2 * 3 * (1 + 2)
+    assert set(r[r.protocol == "cross-signer-calibrated"]["fold"]) == {"b→a", "a→b"}
+    assert (r["f1"] > 0.3).all()  # every model learns something real on every fold
+    assert (r[r.model == "seq-lstm"]["n_val"] > 0).all() and (r[r.model == "logreg"]["n_val"] == 0).all()

@@ -241,6 +241,18 @@ def parse_params(items: list[str]) -> dict[str, dict]:
     return params
 
 
+def _register_optional_commands() -> None:
+    """Commands that use trained models (train, predict, stream, export) live in gfe.cli_use."""
+    try:
+        from gfe import cli_use
+    except ImportError:  # pragma: no cover - only while that module is absent
+        return
+    cli_use.register(app)
+
+
+_register_optional_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -116,7 +116,7 @@ def paper_holdout(pool: Pool, seed: int) -> list[Fold]:
     ]
 
 
-def _signer_runs(pool: Pool) -> dict[str, np.ndarray]:
+def signer_runs(pool: Pool) -> dict[str, np.ndarray]:
     """Pool indices of each signer's recording, in frame order."""
     return {str(s): np.flatnonzero(pool.signers == s) for s in dict.fromkeys(pool.signers)}
 
@@ -125,7 +125,7 @@ def chrono(pool: Pool, seed: int) -> list[Fold]:
     """Later recordings of known signers: per signer, the first 80% of frames train and the last
     20% test (both signers in both sets). The z-score is fitted per signer on training frames."""
     train, test = [], []
-    for idx in _signer_runs(pool).values():
+    for idx in signer_runs(pool).values():
         n_test = _n_test(len(idx))
         train.append(idx[:-n_test])
         test.append(idx[-n_test:])
@@ -134,7 +134,7 @@ def chrono(pool: Pool, seed: int) -> list[Fold]:
 
 
 def _cross_signer(pool: Pool, calibrated: bool) -> list[Fold]:
-    runs = _signer_runs(pool)
+    runs = signer_runs(pool)
     if len(runs) < 2:
         raise GfeError("cross-signer protocols need recordings of at least two signers")
     folds = []
@@ -176,7 +176,7 @@ BLOCKED_GAP = 30
 def blocked_cv(pool: Pool, seed: int, k: int = BLOCKED_K, gap: int = BLOCKED_GAP) -> list[Fold]:
     """k contiguous test blocks per signer; fold i tests block i of every signer and trains on the
     rest, minus ``gap`` frames on each side of every test block. z-score fitted on training frames."""
-    runs = _signer_runs(pool)
+    runs = signer_runs(pool)
     folds = []
     for i in range(k):
         train, test = [], []
