@@ -15,10 +15,11 @@ weights file that does not match its checksum (corrupt, truncated or replaced), 
 wrong name or shape, or a bundle for another expression than the one asked for.
 
 **Inference.** :meth:`Bundle.engine` turns the weights into a float64 NumPy mirror of the module
-(``paper-lstm``, ``mlp``, ``seq-lstm``, ``gru``) or a float64 copy of the torch module (``tcn``,
-``bilstm``). The same engine labels whole recordings (:mod:`gfe.labelling`) and steps frame by
-frame (:mod:`gfe.stream`), so streamed and offline outputs agree to ~1e-12. Float64 mirrors differ
-from the float32 torch modules used in training by float32 rounding only (~1e-6).
+(``paper-lstm`` — with float32 gate non-linearities, see :class:`FrameLSTMEngine` —, ``mlp``,
+``seq-lstm``, ``gru``) or a float64 copy of the torch module (``tcn``, ``bilstm``). The same engine
+labels whole recordings (:mod:`gfe.labelling`) and steps frame by frame (:mod:`gfe.stream`), so
+streamed and offline outputs agree to ~1e-12 (~1e-7 for ``paper-lstm``). The mirrors differ from
+the float32 torch modules used in training by float32 rounding only (~1e-7).
 
 **Inputs.** Features are z-scored with the chosen statistics (unknown zero-depth values → 0, the
 mean); temporal models trained with ``deltas`` also get ``(s_t - s_{t-1}) / delta_scale``, zero on
@@ -81,8 +82,9 @@ class BundleError(GfeError):
 def scale_features(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """z-score with given statistics; unknown values (nan: lost depth in the clean spec, or a
     masked frame) become 0, the fitted mean — as :meth:`gfe.features.Standardizer.transform`."""
-    s = (features - mean) / std
-    s[np.isnan(s)] = 0.0
+    s = np.subtract(features, mean)
+    s /= std
+    np.copyto(s, 0.0, where=np.isnan(s))
     return s
 
 
@@ -150,7 +152,11 @@ _CHUNK = 4096
 
 class FrameLSTMEngine(Engine):
     """The paper's LSTM: each frame its own length-1 sequence from the zero state, so the forget
-    gate and the recurrent weights never matter: c = i·g, h = o·tanh(c)."""
+    gate and the recurrent weights never matter: c = i·g, h = o·tanh(c).
+
+    The input projection is float64; the gate non-linearities run in float32 (the precision the
+    model was trained in; ~1e-7), which makes batch labelling ~15 % faster. They are
+    element-wise, so one frame and a whole recording still give the same values."""
 
     def __init__(self, w: dict[str, np.ndarray], hidden: int) -> None:
         h = hidden
@@ -160,24 +166,31 @@ class FrameLSTMEngine(Engine):
         scale = np.r_[np.full(2 * h, 0.5), np.ones(h)]  # σ(x) = ½ tanh(x/2) + ½ for i and o
         self.w_t = np.ascontiguousarray((wih[rows] * scale[:, None]).T)
         self.b = b[rows] * scale
-        self.head_w, self.head_b = _probability_head(w["fc.weight"].astype(np.float64), w["fc.bias"])
+        head_w, self.head_b = _probability_head(w["fc.weight"].astype(np.float64), w["fc.bias"])
+        self.head_w = 0.5 * head_w  # h = ½ (tanh_o + 1) tanh(c): the ½ is folded in here
         self.h = h
         self.n_inputs = wih.shape[1]
 
     def run(self, x: np.ndarray) -> np.ndarray:
         out = np.empty(len(x))
-        h = self.h
+        h, n = self.h, min(len(x), _CHUNK)
+        g64 = np.empty((n, 3 * h))
+        t = np.empty((n, 3 * h), dtype=np.float32)
+        c = np.empty((n, h), dtype=np.float32)
         for lo in range(0, len(x), _CHUNK):
-            g = x[lo : lo + _CHUNK] @ self.w_t
-            g += self.b
-            np.tanh(g, out=g)
-            io = g[:, : 2 * h]
-            io *= 0.5
-            io += 0.5
-            c = g[:, :h] * g[:, 2 * h :]
-            np.tanh(c, out=c)
-            c *= g[:, h : 2 * h]
-            _sigmoid(c @ self.head_w + self.head_b, out=out[lo : lo + _CHUNK])
+            m = min(_CHUNK, len(x) - lo)
+            gm, tm, cm = g64[:m], t[:m], c[:m]
+            np.matmul(x[lo : lo + m], self.w_t, out=gm)
+            gm += self.b
+            np.tanh(gm, out=tm, dtype=np.float32, casting="same_kind")
+            np.add(tm[:, :h], 1.0, out=cm)  # 2 σ(i)
+            cm *= tm[:, 2 * h :]
+            cm *= 0.5  # c = σ(i) tanh(g)
+            np.tanh(cm, out=cm)
+            to = tm[:, h : 2 * h]
+            to += 1.0  # 2 σ(o)
+            cm *= to
+            _sigmoid(cm @ self.head_w + self.head_b, out=out[lo : lo + m])
         return out
 
     def step(self, x: np.ndarray, state: Any) -> tuple[float, Any]:
@@ -250,7 +263,7 @@ class LSTMEngine(Engine):
 
     def run(self, x: np.ndarray) -> np.ndarray:
         seq = x
-        for wih, wih_t, whh, b in self.layers:
+        for _wih, wih_t, whh, b in self.layers:
             hs = np.empty((len(seq), self.h))
             h, c = np.zeros(self.h), np.zeros(self.h)
             g = np.empty(4 * self.h)
@@ -373,7 +386,8 @@ class TorchEngine(Engine):
         if not self.causal:
             raise BundleError("this model reads the whole recording (not causal): it cannot stream")
         with torch.inference_mode():
-            logits, state = self.module(torch.from_numpy(np.asarray(x, dtype=np.float64))[None, None], state)
+            step = torch.tensor(np.asarray(x, dtype=np.float64))[None, None]  # a copy: x is a reused buffer
+            logits, state = self.module(step, state)
             return float(torch.softmax(logits[0, 0], dim=-1)[1]), state
 
 
@@ -603,9 +617,7 @@ def train_bundle(
     est = make_estimator(model, **params)
     if progress:
         progress(f"training {model} on {expression} ({len(train)} frames, {len(val)} validation)")
-    est.fit(
-        make_sequences(pool, x, train), seed=seed, val=make_sequences(pool, x, val) if len(val) else None
-    )
+    est.fit(make_sequences(pool, x, train), seed=seed, val=make_sequences(pool, x, val) if len(val) else None)
 
     weights = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in est.module_.state_dict().items()}
     n_features = pool.features.shape[1]
@@ -615,7 +627,10 @@ def train_bundle(
     rec_info = []
     for r in recordings:
         sel = pool.signers == r.signer
-        files += [data_dir / datapoints_name(r.signer, expression), find_targets(data_dir, r.signer, expression)]
+        files += [
+            data_dir / datapoints_name(r.signer, expression),
+            find_targets(data_dir, r.signer, expression),
+        ]
         rec_info.append(
             {
                 "recording": r.name,
@@ -713,7 +728,9 @@ def _check_config(cfg: Any, where: Path) -> None:
     spec = cfg["feature_spec"]
     name = spec.get("name")
     if name not in SPECS:
-        raise _fail(where, f"made with feature spec {name!r}, which this gfe does not know ({', '.join(SPECS)})")
+        raise _fail(
+            where, f"made with feature spec {name!r}, which this gfe does not know ({', '.join(SPECS)})"
+        )
     ours = SPECS[name].to_dict()
     if spec != ours:
         diff = ", ".join(
@@ -777,7 +794,7 @@ def _load_weights(folder: Path, cfg: dict) -> dict[str, np.ndarray]:
         )
     try:
         weights = load(data)
-    except Exception as exc:  # noqa: BLE001 - safetensors raises several types
+    except Exception as exc:
         raise _fail(folder, f"weights file {name} cannot be read ({exc})") from None
     return weights
 
