@@ -241,16 +241,10 @@ def parse_params(items: list[str]) -> dict[str, dict]:
     return params
 
 
-def _register_optional_commands() -> None:
-    """Commands that use trained models (train, predict, stream, export) live in gfe.cli_use."""
-    try:
-        from gfe import cli_use
-    except ImportError:  # pragma: no cover - only while that module is absent
-        return
-    cli_use.register(app)
+# Commands that use trained models (train, predict, stream, export) live in gfe.cli_use.
+from gfe import cli_use  # noqa: E402
 
-
-_register_optional_commands()
+cli_use.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point
