@@ -80,19 +80,15 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------ modules
-class SeqLSTM(nn.Module):
-    """Causal LSTM → dropout → linear head (2 logits per frame).
-
-    ``state`` is ``(h, c)``, each (layers, batch, hidden); ``None`` is the zero state. Feeding a
-    recording in pieces (down to one frame at a time) with the returned state carried over gives
-    the same outputs as feeding it at once.
-    """
+class _CausalRNN(nn.Module):
+    """Causal recurrent layer(s) → dropout → linear head (2 logits per frame)."""
 
     causal = True
+    RNN: type[nn.Module] = nn.LSTM
 
     def __init__(self, n_features: int, hidden: int = 64, layers: int = 1, dropout: float = 0.2) -> None:
         super().__init__()
-        self.rnn = nn.LSTM(
+        self.rnn = self.RNN(
             n_features, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
         )
         self.drop = nn.Dropout(dropout)
@@ -104,22 +100,21 @@ class SeqLSTM(nn.Module):
         return self.head(self.drop(out)), new_state
 
 
-class GRUNet(nn.Module):
+class SeqLSTM(_CausalRNN):
+    """Causal LSTM → dropout → linear head (2 logits per frame).
+
+    ``state`` is ``(h, c)``, each (layers, batch, hidden); ``None`` is the zero state. Feeding a
+    recording in pieces (down to one frame at a time) with the returned state carried over gives
+    the same outputs as feeding it at once.
+    """
+
+    RNN = nn.LSTM
+
+
+class GRUNet(_CausalRNN):
     """Causal GRU → dropout → linear head. ``state`` is ``h`` (layers, batch, hidden)."""
 
-    causal = True
-
-    def __init__(self, n_features: int, hidden: int = 64, layers: int = 1, dropout: float = 0.2) -> None:
-        super().__init__()
-        self.rnn = nn.GRU(
-            n_features, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
-        )
-        self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, 2)
-
-    def forward(self, x: torch.Tensor, state=None, lengths: torch.Tensor | None = None):
-        out, new_state = self.rnn(x, state)
-        return self.head(self.drop(out)), new_state
+    RNN = nn.GRU
 
 
 class BiLSTM(nn.Module):
