@@ -118,9 +118,13 @@ class _FrameEstimator:
             if len(s.x) == 0:
                 out.append(np.empty(0, dtype=np.float64))
                 continue
-            p = np.asarray(self._proba(_features(s, n, self.name)), dtype=np.float64)
+            p = np.asarray(self._sequence_proba(s, n), dtype=np.float64)
             out.append(np.clip(p, 0.0, 1.0))
         return out
+
+    def _sequence_proba(self, seq: Sequence, n_features: int) -> np.ndarray:
+        """Frame classifiers read each frame alone; window models override this."""
+        return self._proba(_features(seq, n_features, self.name))
 
     def _proba(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -416,21 +420,12 @@ class WindowRocketEstimator(_FrameEstimator):
         self.n_features_ = x.shape[1]
         return self
 
-    def predict_proba(self, seqs: list[Sequence]) -> list[np.ndarray]:
-        n = self._check_fitted()
-        out = []
-        for s in seqs:
-            if len(s.x) == 0:
-                out.append(np.empty(0, dtype=np.float64))
-                continue
-            _features(s, n, self.name)  # shape check
-            feats = self._transform(causal_windows(s.x, self.window))
-            if self.classifier == "ridge":
-                p = (self.model_.decision_function(feats) + 1.0) / 2.0
-            else:
-                p = self.model_.predict_proba(feats)[:, 1]
-            out.append(np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0))
-        return out
+    def _sequence_proba(self, seq: Sequence, n_features: int) -> np.ndarray:
+        _features(seq, n_features, self.name)  # shape check
+        feats = self._transform(causal_windows(seq.x, self.window))
+        if self.classifier == "ridge":
+            return (self.model_.decision_function(feats) + 1.0) / 2.0
+        return self.model_.predict_proba(feats)[:, 1]
 
 
 # ------------------------------------------------------------------------------------ registry
