@@ -41,6 +41,7 @@ class BenchmarkConfig:
     val_fraction: float = 0.15
     threshold: float = 0.5
     model_params: dict[str, dict] = field(default_factory=dict)
+    predictions: str = "first"  # keep per-frame predictions of: first seed, all, none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,13 +93,28 @@ def cell_key(expression: str, protocol: str, seed: int, model: str) -> str:
     return f"{expression}|{protocol}|{seed}|{model}"
 
 
-def run_cell(data_dir: str, cfg: BenchmarkConfig, expression: str, protocol: str, seed: int, model: str):
-    """Train and score one model on every fold of one protocol; return result rows."""
+def run_cell(
+    data_dir: str,
+    cfg: BenchmarkConfig,
+    expression: str,
+    protocol: str,
+    seed: int,
+    model: str,
+    out: str | None = None,
+):
+    """Train and score one model on every fold of one protocol; return result rows.
+
+    With ``out`` (the run folder), the cell's per-frame predictions are written there too when
+    ``cfg.predictions`` asks for this seed.
+    """
     import torch
+
+    from gfe import predictions
 
     torch.set_num_threads(1)
     pool = _pool(data_dir, expression, cfg.features)
-    rows = []
+    rows, tables = [], []
+    keep = out is not None and predictions.wanted(cfg.predictions, seed, cfg.seeds)
     for fold in get_protocol(protocol)(pool, seed):
         x = fold.scaled_features(pool)
         est = make_estimator(model, **cfg.model_params.get(model, {}))
@@ -116,6 +132,10 @@ def run_cell(data_dir: str, cfg: BenchmarkConfig, expression: str, protocol: str
         blind = make_sequences(pool, x, np.array([], dtype=int))
         for seq_idx, p in zip(signer_runs(pool).values(), est.predict_proba(blind), strict=True):
             prob[seq_idx] = p
+        if keep:
+            tables.append(
+                predictions.frame_table(pool, fold, prob, model=model, seed=seed, train=train, val=val)
+            )
         rows.append(
             {
                 "expression": expression,
@@ -130,6 +150,8 @@ def run_cell(data_dir: str, cfg: BenchmarkConfig, expression: str, protocol: str
                 "fit_seconds": round(fit_s, 4),
             }
         )
+    if keep:
+        predictions.write(Path(out), tables)
     return cell_key(expression, protocol, seed, model), rows
 
 
@@ -184,13 +206,13 @@ def run_benchmark(
 
         if jobs <= 1:
             for t in todo:
-                record(*run_cell(str(data_dir), cfg, *t))
+                record(*run_cell(str(data_dir), cfg, *t, out=str(out)))
         else:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
             with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker) as pool:
-                futures = [pool.submit(run_cell, str(data_dir), cfg, *t) for t in todo]
+                futures = [pool.submit(run_cell, str(data_dir), cfg, *t, out=str(out)) for t in todo]
                 for fut in as_completed(futures):
                     record(*fut.result())
     order = [

@@ -42,6 +42,7 @@ class ReproduceConfig:
     prune_similar_deg: float = 15.0
     prune_opposite_deg: float = 165.0
     prune_retrain_epochs: int = 5
+    predictions: str = "first"  # keep per-frame predictions of: first seed, all, none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -123,8 +124,13 @@ def run_cell(
     return row, losses, net, seconds
 
 
-def iter_grid(recordings: list[Recording], cfg: ReproduceConfig) -> Iterator[tuple[dict, list[dict], float]]:
-    """Yield (row, loss rows, seconds) for every cell of the grid, one expression at a time."""
+def iter_grid(
+    recordings: list[Recording], cfg: ReproduceConfig
+) -> Iterator[tuple[dict, list[dict], float, pd.DataFrame | None]]:
+    """Yield (row, loss rows, seconds, per-frame predictions or None) for every cell of the grid,
+    one expression at a time."""
+    from gfe import predictions
+
     spec = spec_by_name(cfg.features)
     for expression in cfg.expressions:
         pool = make_pool([r for r in recordings if r.expression == expression], spec)
@@ -135,8 +141,13 @@ def iter_grid(recordings: list[Recording], cfg: ReproduceConfig) -> Iterator[tup
                     x = fold.scaled_features(pool)
                     trained: dict = {}
                     for model in cfg.models:
-                        row, losses, _, seconds = run_cell(pool, fold, x, model, seed, cfg, trained)
-                        yield row, losses, seconds
+                        row, losses, net, seconds = run_cell(pool, fold, x, model, seed, cfg, trained)
+                        table = None
+                        if predictions.wanted(cfg.predictions, seed, cfg.seeds):
+                            prob = predict_proba(net, np.nan_to_num(x))
+                            prob[~pool.usable] = np.nan  # unknown features: no prediction
+                            table = predictions.frame_table(pool, fold, prob, model=model, seed=seed)
+                        yield row, losses, seconds, table
 
 
 def reproduce(
@@ -147,23 +158,25 @@ def reproduce(
     command: str = "",
 ) -> Path:
     """Run the grid and write the run folder; return its path."""
-    from gfe import report, runinfo
+    from gfe import predictions, report, runinfo
 
     started = runinfo.timestamp()
     t0 = time.perf_counter()
     recordings = load_dataset(data_dir, cfg.expressions)
     load_seconds = time.perf_counter() - t0
     rows, losses, seconds = [], [], []
+    out.mkdir(parents=True, exist_ok=True)
     with report.progress_bar(progress) as bar:
         task = bar.add_task("reproducing Table 3", total=cfg.n_cells)
-        for row, loss_rows, sec in iter_grid(recordings, cfg):
+        for row, loss_rows, sec, table in iter_grid(recordings, cfg):
+            if table is not None:
+                predictions.write(out, [table])
             rows.append(row)
             losses.extend(loss_rows)
             seconds.append(sec)
             bar.update(
                 task, advance=1, description=f"{row['expression']:<15} {row['model']:<11} {row['protocol']}"
             )
-    out.mkdir(parents=True, exist_ok=True)
     results = pd.DataFrame(rows)
     results.to_csv(out / "results.csv", index=False)
     loss_df = pd.DataFrame(losses)
