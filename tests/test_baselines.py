@@ -107,7 +107,14 @@ def test_registry_names_params_and_protocol():
         assert isinstance(est, Estimator)
         params = est.get_params()
         assert ESTIMATORS[name](**params).get_params() == params
-    assert _make("paper-lstm").get_params() == {"hidden": 105, "epochs": 30, "lr": 0.0099, "batch_size": None}
+    assert _make("paper-lstm").get_params() == {
+        "hidden": 105,
+        "epochs": 30,
+        "lr": 0.0099,
+        "batch_size": None,
+        "optimizer": "adam",
+        "patience": None,
+    }
     assert _make("mlp").get_params()["activation"] == "sigmoid"
     assert _make("extra-trees").get_params()["n_estimators"] == 300
     assert _make("sk-mlp").get_params()["early_stopping"] is False

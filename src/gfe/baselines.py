@@ -19,9 +19,10 @@ name                      model
 
 Choices that apply to every estimator here:
 
-* ``val`` is ignored: the paper trained for a fixed number of epochs and the sklearn models have no
-  early stopping by default, so validation frames would change nothing. (The benchmark carves no
-  validation part for these models; see ``gfe.estimators.USES_VALIDATION``.)
+* ``val`` is ignored, except by ``paper-lstm``/``mlp`` given a ``patience`` (early stopping, used by
+  ``gfe tune``): the paper trained for a fixed number of epochs and the sklearn models have no
+  early stopping by default. (The benchmark carves no validation part for these models; see
+  ``gfe.estimators.USES_VALIDATION``.)
 * Training needs both classes among the learnable frames. A fit where every label is hidden, or
   where the learnable labels are all one class, raises :class:`GfeError` rather than returning a
   constant predictor that would silently score as a model.
@@ -70,6 +71,18 @@ def training_frames(train: list[Sequence], name: str) -> tuple[np.ndarray, np.nd
             "hide their labels or impute their features"
         )
     return x, y
+
+
+def _validation_frames(val: list[Sequence], n_features: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled, usable frames of the validation sequences as (x, y); empty when none."""
+    xs, ys = [], []
+    for s in val:
+        m = s.train_mask & (np.ones(len(s.y), bool) if s.usable is None else np.asarray(s.usable, bool))
+        xs.append(_features(s, n_features, name)[m])
+        ys.append(np.asarray(s.y)[m])
+    if not xs:
+        return np.empty((0, n_features)), np.empty(0, dtype=np.int64)
+    return np.concatenate(xs), np.concatenate(ys).astype(np.int64)
 
 
 def _features(seq: Sequence, n_features: int, name: str) -> np.ndarray:
@@ -135,7 +148,9 @@ class TorchFrameEstimator(_FrameEstimator):
     """The paper's per-frame LSTM (``model="paper-lstm"``) or one-hidden-layer MLP (``"mlp"``),
     trained by :func:`gfe.training.fit`: cross-entropy, Adam, fixed epochs. Defaults are the
     paper's (Table 2): 105 hidden units, lr 0.0099, 30 full-batch epochs. ``activation`` applies
-    to the MLP only. ``val`` is ignored — the paper trained a fixed number of epochs."""
+    to the MLP only. ``val`` is ignored unless ``patience`` is set — the paper trained a fixed
+    number of epochs; with ``patience``, ``epochs`` is the maximum and the epoch with the lowest
+    validation loss is kept (``history_["best_epoch"]``)."""
 
     causal = True
 
@@ -147,8 +162,11 @@ class TorchFrameEstimator(_FrameEstimator):
         lr: float = 0.0099,
         batch_size: int | None = None,
         activation: str = "sigmoid",
+        optimizer: str = "adam",
+        patience: int | None = None,
     ) -> None:
         from gfe.models import ACTIVATIONS, MODELS  # torch is imported here, not at module import
+        from gfe.training import OPTIMIZERS
 
         if model not in MODELS:
             raise GfeError(f"unknown frame model {model!r}; choose one of: {', '.join(MODELS)}")
@@ -161,6 +179,10 @@ class TorchFrameEstimator(_FrameEstimator):
         _positive(lr, "lr", integer=False)
         if batch_size is not None:
             _positive(batch_size, "batch_size")
+        if optimizer not in OPTIMIZERS:
+            raise GfeError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        if patience is not None:
+            _positive(patience, "patience")
         self.name = model
         self.model = model
         self.hidden = hidden
@@ -168,7 +190,12 @@ class TorchFrameEstimator(_FrameEstimator):
         self.lr = float(lr)
         self.batch_size = batch_size
         self.activation = activation
-        self._params = ("hidden", "epochs", "lr", "batch_size") + (("activation",) if model == "mlp" else ())
+        self.optimizer = optimizer
+        self.patience = patience
+        self._params = ("hidden", "epochs", "lr", "batch_size", "optimizer", "patience") + (
+            ("activation",) if model == "mlp" else ()
+        )
+        self.epoch_callback = None  # set by hyper-parameter search: called (epoch, FitResult)
 
     def fit(self, train: list[Sequence], seed: int, val: list[Sequence] | None = None) -> TorchFrameEstimator:
         from gfe.models import build_model
@@ -179,10 +206,35 @@ class TorchFrameEstimator(_FrameEstimator):
         kwargs: dict[str, Any] = {"hidden": self.hidden}
         if self.model == "mlp":
             kwargs["activation"] = self.activation
-        cfg = TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size)
-        result = fit(lambda: build_model(self.model, n_features=n_features, **kwargs), x, y, cfg, seed)
+        cfg = TrainConfig(
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            patience=self.patience,
+        )
+        xv = yv = None
+        if val is not None and self.patience is not None:  # early stopping needs both
+            xv, yv = _validation_frames(val, n_features, self.name)
+        result = fit(
+            lambda: build_model(self.model, n_features=n_features, **kwargs),
+            x,
+            y,
+            cfg,
+            seed,
+            x_val=xv,
+            y_val=yv,
+            on_epoch=self.epoch_callback,
+        )
         self.module_ = result.model
         self.train_loss_ = result.train_loss
+        self.history_ = {
+            "train_loss": result.train_loss,
+            "val_loss": result.val_loss,
+            "val_f1": result.val_f1,
+            "best_epoch": result.best_epoch or len(result.train_loss),
+            "epochs_run": len(result.train_loss),
+        }
         self.n_features_ = n_features
         return self
 
@@ -429,20 +481,14 @@ class WindowRocketEstimator(_FrameEstimator):
 
 
 # ------------------------------------------------------------------------------------ registry
-def _paper_lstm(hidden: int = 105, epochs: int = 30, lr: float = 0.0099, batch_size: int | None = None):
-    return TorchFrameEstimator("paper-lstm", hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size)
+def _paper_lstm(**params):
+    if "activation" in params:
+        raise TypeError("activation applies to the 'mlp' model only")
+    return TorchFrameEstimator("paper-lstm", **params)
 
 
-def _mlp(
-    hidden: int = 105,
-    epochs: int = 30,
-    lr: float = 0.0099,
-    batch_size: int | None = None,
-    activation: str = "sigmoid",
-):
-    return TorchFrameEstimator(
-        "mlp", hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, activation=activation
-    )
+def _mlp(**params):
+    return TorchFrameEstimator("mlp", **params)
 
 
 ESTIMATORS: dict[str, Callable[..., _FrameEstimator]] = {

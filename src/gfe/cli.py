@@ -195,6 +195,13 @@ def benchmark_cmd(
         list[str] | None,
         typer.Option("--param", help="Model parameter, e.g. seq-lstm.hidden=128 (repeatable)."),
     ] = None,
+    config: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--config",
+            help="Model config file from `gfe tune` (repeatable); without --models, runs the configs' models.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
@@ -204,23 +211,116 @@ def benchmark_cmd(
     from gfe.estimators import registry
     from gfe.features import spec_by_name
     from gfe.protocols import PROTOCOLS
+    from gfe.tune import read_model_config
 
     spec_by_name(features)
+    model_params: dict[str, dict] = {}
+    for path in config or []:
+        mc = read_model_config(path)
+        if mc["model"] in model_params:
+            raise GfeError(f"{path}: a second config for model {mc['model']!r}; give one per model")
+        if mc["features"] != features:
+            err_console.print(
+                f"[yellow]warning:[/] {path} was tuned with --features {mc['features']}, "
+                f"this benchmark uses {features}",
+                highlight=False,
+            )
+        model_params[mc["model"]] = dict(mc["params"])
+    for m, p in parse_params(param or []).items():
+        model_params.setdefault(m, {}).update(p)
+    if models:
+        chosen = tuple(parse_names(models, list(registry()), "model"))
+    else:
+        chosen = tuple(model_params) if config else DEFAULT_MODELS
     cfg = BenchmarkConfig(
-        models=tuple(parse_names(models, list(registry()), "model")) if models else DEFAULT_MODELS,
+        models=chosen,
         protocols=tuple(parse_names(protocols, list(PROTOCOLS), "protocol"))
         if protocols
         else DEFAULT_PROTOCOLS,
         expressions=tuple(parse_names(expressions, EXPRESSIONS, "expression")),
         seeds=tuple(range(seeds)),
         features=features,
-        model_params=parse_params(param or []),
+        model_params=model_params,
     )
     path = _ensure_data(data_dir)
     out = out or Path("runs") / time.strftime("benchmark-%Y%m%d-%H%M%S")
     benchmark(path, out, cfg, jobs=jobs, progress=not no_progress)
     console.print((out / "tables.md").read_text(), markup=False, highlight=False, soft_wrap=True)
     console.print(f"run folder: {out}")
+
+
+@app.command("tune")
+@friendly
+def tune_cmd(
+    expression: Annotated[str, typer.Option("--expression", help="Expression to tune for.")],
+    model: Annotated[str, typer.Option("--model", help="Model to tune (see --help of gfe benchmark).")],
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="Protocol whose training frames the search uses.")
+    ] = "chrono",
+    trials: Annotated[
+        int, typer.Option("--trials", min=1, help="Finished trials the study should hold (its total).")
+    ] = 30,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            help="Optuna storage URL, e.g. postgresql://user:pw@host/db to share a study between "
+            "machines (default: sqlite file in the run folder).",
+        ),
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Study name (default: EXPRESSION-MODEL-PROTOCOL-FEATURES).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: runs/tune/<study>); rerun to resume.")
+    ] = None,
+    features: Annotated[str, typer.Option(help="Feature spec: clean or paper.")] = "clean",
+    seed: Annotated[int, typer.Option(help="Training seed of the trials and the sampler's seed.")] = 0,
+    eval_seeds: Annotated[
+        int, typer.Option("--eval-seeds", min=1, help="Seeds for the final test F1 of default vs tuned.")
+    ] = 5,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, help="Worker processes on this machine sharing the study.")
+    ] = 1,
+    evaluate: Annotated[
+        bool,
+        typer.Option(
+            "--evaluate/--no-evaluate",
+            help="After the search, score default and best config on the test split (once).",
+        ),
+    ] = True,
+    data_dir: DataDir = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Search hyper-parameters with Optuna on validation frames carved from training frames."""
+    from gfe.data import check_expression
+    from gfe.features import spec_by_name
+    from gfe.tune import TuneConfig, tune
+
+    spec_by_name(features)
+    cfg = TuneConfig(
+        expression=check_expression(expression),
+        model=model,
+        protocol=protocol,
+        trials=trials,
+        features=features,
+        seed=seed,
+        eval_seeds=eval_seeds,
+        study=study,
+        jobs=jobs,
+    )
+    path = _ensure_data(data_dir)
+    out = out or Path("runs") / "tune" / cfg.study_name
+    summary = tune(path, out, cfg, storage=storage, evaluate_test=evaluate, progress=not no_progress)
+    t = summary["trials"]
+    console.print(
+        f"study {cfg.study_name}: {t['finished']} finished trials ({t['ran_now']} run now); "
+        f"best validation F1 {summary['best']['validation_f1']:.4f} (trial {summary['best']['trial']})",
+        highlight=False,
+    )
+    if "test_f1" in summary:
+        console.print((out / "comparison.md").read_text(), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"best config: {out / 'best_config.json'}\nrun folder: {out}", highlight=False)
 
 
 def parse_params(items: list[str]) -> dict[str, dict]:
@@ -245,6 +345,9 @@ def parse_params(items: list[str]) -> dict[str, dict]:
 from gfe import cli_use  # noqa: E402
 
 cli_use.register(app)
+from gfe import cli_report  # noqa: E402
+
+cli_report.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -80,12 +80,15 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--all", help="Train all 9 expressions into OUT/<expression>.")
         ] = False,
         model: Annotated[
-            str, typer.Option("--model", help="paper-lstm, mlp, seq-lstm, gru, tcn or bilstm.")
-        ] = "seq-lstm",
+            str | None,
+            typer.Option("--model", help="paper-lstm, mlp, seq-lstm, gru, tcn or bilstm (default: seq-lstm)."),
+        ] = None,
         signers: Annotated[
             str | None, typer.Option("--signers", help="Training signers, e.g. a,b (default: all).")
         ] = None,
-        features: Annotated[str, typer.Option("--features", help="Feature spec: clean or paper.")] = "clean",
+        features: Annotated[
+            str | None, typer.Option("--features", help="Feature spec: clean or paper (default: clean).")
+        ] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of initialisation, shuffling and noise.")] = 0,
         threshold: Annotated[
             float, typer.Option("--threshold", help="Decision threshold stored in the bundle.")
@@ -94,14 +97,26 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--param", help="Model parameter NAME=VALUE, e.g. hidden=128 (repeatable)."),
         ] = None,
+        config: Annotated[
+            Path | None,
+            typer.Option("--config", help="Model config file (best_config.json of `gfe tune`); --param overrides."),
+        ] = None,
         data_dir: DataDir = None,
     ) -> None:
         """Train a model on the dataset and save it as a self-describing bundle."""
         from gfe.bundle import train_bundle
+        from gfe.tune import read_model_config
 
         if all_ == (expression is not None):
             raise GfeError("give --expression E, or --all for all 9 expressions")
-        params = parse_model_params(param or [], model)
+        params: dict = {}
+        if config is not None:
+            cfg = read_model_config(config)
+            if model is not None and model != cfg["model"]:
+                raise GfeError(f"{config}: the config is for model {cfg['model']!r}, not --model {model}")
+            model, features, params = cfg["model"], features or cfg["features"], dict(cfg["params"])
+        model, features = model or "seq-lstm", features or "clean"
+        params.update(parse_model_params(param or [], model))
         path = _ensure_data(data_dir)
         targets = list(EXPRESSIONS) if all_ else [expression]
         for e in targets:

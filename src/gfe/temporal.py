@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
@@ -288,6 +289,8 @@ class _TemporalEstimator:
     module_: nn.Module | None = field(default=None, init=False, repr=False)
     n_features_in_: int | None = field(default=None, init=False, repr=False)
     delta_scale_: np.ndarray | None = field(default=None, init=False, repr=False)
+    # Called (epoch, history_) after each epoch; hyper-parameter search reports and prunes there.
+    epoch_callback: Callable[[int, dict], None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         checks = {
@@ -439,7 +442,7 @@ class _TemporalEstimator:
         gen = torch.Generator().manual_seed(seed)
         module = self._build(xw.shape[2])
         opt = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        history = {"train_loss": [], "val_loss": [], "best_epoch": None, "stopped_early": False}
+        history = {"train_loss": [], "val_loss": [], "val_f1": [], "best_epoch": None, "stopped_early": False}
         best_loss, best_state, since_best = float("inf"), None, 0
         for epoch in range(1, n_epochs + 1):
             module.train()
@@ -461,15 +464,25 @@ class _TemporalEstimator:
                 total, norm = total + float(s.detach()), norm + float(w)
             history["train_loss"].append(total / max(norm, 1e-12))
             if not use_val:
+                if self.epoch_callback is not None:
+                    self.epoch_callback(epoch, history)
                 continue
             module.eval()
             with torch.no_grad():
-                vs, vw = 0.0, 0.0
+                vs, vw, counts = 0.0, 0.0, np.zeros(3)
                 for xv, yv, mv in val_data:
-                    s, w = _masked_ce(module(xv)[0], yv, mv, weight)
+                    logits = module(xv)[0]
+                    s, w = _masked_ce(logits, yv, mv, weight)
                     vs, vw = vs + float(s), vw + float(w)
+                    pred, truth = logits.argmax(-1)[mv], yv[mv]
+                    counts += [int(((pred == 1) & (truth == 1)).sum()), int(((pred == 1) & (truth == 0)).sum()),
+                               int(((pred == 0) & (truth == 1)).sum())]  # fmt: skip
             vloss = vs / max(vw, 1e-12)
             history["val_loss"].append(vloss)
+            tp, fp, fn = counts
+            history["val_f1"].append(float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0)
+            if self.epoch_callback is not None:
+                self.epoch_callback(epoch, history)
             if vloss < best_loss:
                 best_loss, since_best = vloss, 0
                 history["best_epoch"] = epoch
