@@ -34,6 +34,7 @@ import json
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -246,11 +247,17 @@ def open_storage(url: str):
         # Shared storage: a heartbeat lets other workers fail (and retry) the trials of a lost machine.
         kwargs["heartbeat_interval"] = 30
         kwargs["grace_period"] = 120
-        kwargs["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(max_retry=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            kwargs["heartbeat_stale_trial_callback"] = optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=2
+            )
         if url.startswith("postgres"):
             kwargs["engine_kwargs"] = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
     try:
-        return optuna.storages.RDBStorage(_driver_url(url), **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(_driver_url(url), **kwargs)
     except ModuleNotFoundError as exc:
         raise GfeError(
             f"storage {shown}: its database driver is not installed ({exc.name}); "
@@ -273,6 +280,7 @@ def open_study(cfg: TuneConfig, storage_url: str, worker: int = 0):
     numbers the local worker processes of one `gfe tune --jobs N` (their samplers differ)."""
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(storage_url)
     signature = {
         "space": space_signature(cfg.model),
@@ -289,7 +297,9 @@ def open_study(cfg: TuneConfig, storage_url: str, worker: int = 0):
         n_startup_trials=min(10, max(3, cfg.trials // 3)),
         constant_liar=worker > 0 or cfg.jobs > 1 or not storage_url.startswith("sqlite:"),
     )
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10)
+    # Frame models take up to 1500 cheap full-batch epochs, temporal models up to 80 costly ones.
+    warmup = 50 if cfg.model in FRAME_MODELS else 5
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
     study = optuna.create_study(
         storage=storage,
         study_name=cfg.study_name,
@@ -438,9 +448,12 @@ def make_objective(folds: list[_FoldData], cfg: TuneConfig) -> Callable:
     def _reporter(trial, fold_index: int):
         offset = fold_index * 100_000  # one step axis per fold, so folds never compare to each other
 
+        # Each report is a write to the storage: every 10th epoch for the fast frame models.
+        every = 10 if cfg.model in FRAME_MODELS else 1
+
         def report(epoch: int, history) -> None:
             f1s = history.val_f1 if hasattr(history, "val_f1") else history.get("val_f1", [])
-            if not f1s:
+            if not f1s or epoch % every:
                 return
             trial.report(float(f1s[-1]), offset + epoch)
             if trial.should_prune():
@@ -655,8 +668,6 @@ def comparison_markdown(comparison: pd.DataFrame) -> str:
 
 def write_plots(study, out: Path) -> list[str]:
     """Optuna's optimisation history and parameter importances as PNG (matplotlib backend)."""
-    import warnings
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -667,6 +678,7 @@ def write_plots(study, out: Path) -> list[str]:
     written = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", UserWarning)  # e.g. "importances will be equal" on few trials
         ax = ovm.plot_optimization_history(study)
         ax.set_title(f"Optimisation history — {study.study_name}")
         ax.set_ylabel("validation F1")
@@ -682,7 +694,7 @@ def write_plots(study, out: Path) -> list[str]:
             except (RuntimeError, ValueError):  # e.g. every trial the same value
                 ax = None
             if ax is not None:
-                ax.set_title(f"Parameter importance (fANOVA) — {study.study_name}")
+                ax.set_title(f"Parameter importance — {study.study_name}")
                 ax.figure.set_size_inches(8, 4.5)
                 ax.figure.tight_layout()
                 ax.figure.savefig(out / "importance.png", dpi=110)
