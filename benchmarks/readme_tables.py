@@ -1,9 +1,10 @@
 """Copy generated tables from run folders into README.md between marker comments.
 
-    python benchmarks/readme_tables.py [--reproduce RUN_DIR] [--benchmark RUN_DIR]
+    python benchmarks/readme_tables.py [--reproduce RUN_DIR] [--benchmark RUN_DIR] [--tune RUN_DIR ...]
 
-Markers: <!-- BEGIN name --> … <!-- END name -->, where name is table3 (from a reproduce run) or
-results / winloss (from a benchmark run). Nothing in those sections is typed by hand.
+Markers: <!-- BEGIN name --> … <!-- END name -->, where name is table3 (from a reproduce run),
+results / winloss (from a benchmark run) or tune (from `gfe tune` run folders). Nothing in those
+sections is typed by hand.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--reproduce", type=Path)
     ap.add_argument("--benchmark", type=Path)
+    ap.add_argument("--tune", type=Path, nargs="+", help="gfe tune run folders (evaluated ones)")
     args = ap.parse_args()
     text = README.read_text()
     if args.reproduce:
@@ -45,7 +47,56 @@ def main() -> None:
         )
         winloss = (args.benchmark / "winloss.md").read_text().split("\n", 1)[1].replace("\n## ", "\n#### ")
         text = replace_section(text, "winloss", winloss)
+    if args.tune:
+        text = replace_section(text, "tune", tune_table(args.tune))
     README.write_text(text)
+
+
+def tune_table(runs: list[Path]) -> str:
+    """Default vs tuned test F1 (mean ± std over eval seeds) per tuned study, with the search cost."""
+    import pandas as pd
+
+    from gfe.report import markdown_table, mean_std
+
+    rows, commands = [], []
+    for run in runs:
+        info = json.loads((run / "run.json").read_text())
+        comp = pd.read_csv(run / "comparison.csv")
+        per_seed = comp.groupby(["config", "seed"], sort=False)["f1"].mean()
+        default, tuned = per_seed["default"], per_seed["tuned"]
+        cfg, t = info["config"], info["trials"]
+        states = t.get("by_state", {})
+        rows.append(
+            [cfg["expression"], cfg["model"], f"`{cfg['protocol']}`",
+             f"{t['finished']} ({states.get('PRUNED', 0)} pruned)",
+             f"{info['best']['validation_f1']:.3f}", mean_std(default), mean_std(tuned),
+             f"{tuned.mean() - default.mean():+.3f}"]
+        )  # fmt: skip
+        first = info.get("invocations", [{}])[0]
+        commands.append(f"`{first.get('command', info['command'])}`")
+    table = markdown_table(
+        [
+            "expression",
+            "model",
+            "protocol",
+            "trials",
+            "best val. F1",
+            "default test F1",
+            "tuned test F1",
+            "Δ",
+        ],
+        rows,
+        align="lllrrrrr",
+    )
+    seeds = sorted({json.loads((r / "run.json").read_text())["config"]["eval_seeds"] for r in runs})
+    return (
+        table
+        + f"\n\nTest F1 is the mean ± std over {', '.join(map(str, seeds))} training seeds of the benchmark's own "
+        "cell code; validation F1 is the search objective (training frames only).\n\n"
+        + "_Generated from: "
+        + "; ".join(commands)
+        + "._\n"
+    )
 
 
 if __name__ == "__main__":
