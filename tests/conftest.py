@@ -62,3 +62,23 @@ def pytest_collection_modifyitems(config, items):
     if rocket:
         config.hook.pytest_deselected(items=rocket)
         items[:] = [i for i in items if not i.get_closest_marker("rocket")]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's headless Chromium for browser tests ($GFE_CHROMIUM, default /usr/bin/chromium) and
+    Playwright for Python to drive it. In CI their absence is a failure, elsewhere a skip."""
+    path = os.environ.get("GFE_CHROMIUM", "/usr/bin/chromium")
+    problem = None
+    if not (Path(path).is_file() and os.access(path, os.X_OK)):
+        problem = f"no Chromium executable at {path}: install Debian's chromium or set GFE_CHROMIUM"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "Playwright for Python is not installed: pip install -e '.[test]'"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests; {problem}")
+        pytest.skip(problem)
+    return path

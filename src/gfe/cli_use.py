@@ -81,7 +81,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
         model: Annotated[
             str | None,
-            typer.Option("--model", help="paper-lstm, mlp, seq-lstm, gru, tcn or bilstm (default: seq-lstm)."),
+            typer.Option(
+                "--model", help="paper-lstm, mlp, seq-lstm, gru, tcn or bilstm (default: seq-lstm)."
+            ),
         ] = None,
         signers: Annotated[
             str | None, typer.Option("--signers", help="Training signers, e.g. a,b (default: all).")
@@ -99,7 +101,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         config: Annotated[
             Path | None,
-            typer.Option("--config", help="Model config file (best_config.json of `gfe tune`); --param overrides."),
+            typer.Option(
+                "--config", help="Model config file (best_config.json of `gfe tune`); --param overrides."
+            ),
         ] = None,
         data_dir: DataDir = None,
     ) -> None:
