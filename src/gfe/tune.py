@@ -680,7 +680,7 @@ def write_plots(study, out: Path) -> list[str]:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", UserWarning)  # e.g. "importances will be equal" on few trials
         ax = ovm.plot_optimization_history(study)
-        ax.set_title(f"Optimisation history — {study.study_name}")
+        _retitle(ax, f"Optimisation history — {study.study_name}")
         ax.set_ylabel("validation F1")
         ax.figure.set_size_inches(8, 4.5)
         ax.figure.tight_layout()
@@ -694,13 +694,20 @@ def write_plots(study, out: Path) -> list[str]:
             except (RuntimeError, ValueError):  # e.g. every trial the same value
                 ax = None
             if ax is not None:
-                ax.set_title(f"Parameter importance — {study.study_name}")
+                _retitle(ax, f"Parameter importance — {study.study_name}")
                 ax.figure.set_size_inches(8, 4.5)
                 ax.figure.tight_layout()
                 ax.figure.savefig(out / "importance.png", dpi=110)
                 plt.close(ax.figure)
                 written.append("importance.png")
     return written
+
+
+def _retitle(ax, title: str) -> None:
+    """Replace Optuna's own titles (any position) with ours."""
+    for loc in ("left", "right"):
+        ax.set_title("", loc=loc)
+    ax.set_title(title)
 
 
 def _version(name: str) -> str:
