@@ -90,7 +90,7 @@ def tune_table(runs: list[Path]) -> str:
     )
     seeds = sorted({json.loads((r / "run.json").read_text())["config"]["eval_seeds"] for r in runs})
     return (
-        table
+        table.rstrip()
         + f"\n\nTest F1 is the mean ± std over {', '.join(map(str, seeds))} training seeds of the benchmark's own "
         "cell code; validation F1 is the search objective (training frames only).\n\n"
         + "_Generated from: "
