@@ -855,6 +855,14 @@ def _absent(runs: list[Run]) -> list[str]:
     return out
 
 
+def default_title(runs: list[Run]) -> str:
+    """The run folders' names, or what kinds of run there are when there are more than three."""
+    if len(runs) <= 3:
+        return "gfe report — " + ", ".join(Path(r.label).name for r in runs)
+    kinds = {k: sum(r.kind == k for r in runs) for k in dict.fromkeys(r.kind for r in runs)}
+    return "gfe report — " + ", ".join(f"{n} {k} run{'s' if n > 1 else ''}" for k, n in kinds.items())
+
+
 def build_report(
     run_dirs: Sequence[str | Path],
     *,
@@ -888,7 +896,7 @@ def build_report(
     ]
     sections = [s for s in sections if s is not None]
     report = Report(
-        title=title or "gfe report — " + ", ".join(Path(r.label).name for r in runs),
+        title=title or default_title(runs),
         generated=time.strftime("%Y-%m-%d %H:%M:%S %z"),
         version=__version__,
         runs=runs,
