@@ -655,7 +655,7 @@ def _trials_blocks(trials: pd.DataFrame) -> list:
     return blocks
 
 
-def _comparison_blocks(comp: pd.DataFrame, run: Run) -> list:
+def _comparison_blocks(comp: pd.DataFrame, source: str) -> list:
     blocks = []
     for (protocol, model), sub in comp.groupby(["protocol", "model"], sort=False):
         per = sub.groupby(["expression", "config", "seed"])["f1"].mean().groupby(["expression", "config"])
@@ -676,7 +676,7 @@ def _comparison_blocks(comp: pd.DataFrame, run: Run) -> list:
         title = f"{model} — {protocol}: default vs tuned"
         caption = (
             f"Test F1 of `{model}` under `{protocol}` with its default and its tuned configuration "
-            f"(run `{run.label}`): mean over seeds, error bars = std over seeds."
+            f"({source}): mean over seeds, error bars = std over seeds."
         )
         blocks.append(Figure(caption, title, make=lambda s=scores, t=title: figs.f1_bars(s, {}, t)))
     return blocks
@@ -687,6 +687,10 @@ def tune_section(runs: list[Run]) -> Section | None:
     if not runs:
         return None
     blocks = []
+    comps = [c for c in (r.read_csv("comparison.csv") for r in runs) if c is not None and len(c)]
+    if len(comps) > 1:  # every tuned expression of a model and protocol in one table and one figure
+        blocks += [Heading("All tuning runs together", 3),
+                   *_comparison_blocks(pd.concat(comps, ignore_index=True), "all tune runs given")]  # fmt: skip
     for run in runs:
         blocks += _heading_for(run, runs)
         best = run.path / "best_config.json"
@@ -698,7 +702,7 @@ def tune_section(runs: list[Run]) -> Section | None:
             blocks += [Heading("Trials", 4), *_trials_blocks(trials)]
         comp = run.read_csv("comparison.csv")
         if comp is not None and len(comp):
-            blocks += _comparison_blocks(comp, run)
+            blocks += _comparison_blocks(comp, f"run `{run.label}`")
         for name, what in (
             ("history.png", "Optimisation history"),
             ("importance.png", "Parameter importance"),
