@@ -330,3 +330,39 @@ def test_two_workers_share_one_postgresql_study(tmp_path, synthetic_data, postgr
     assert sum(r["trials"]["ran_now"] for r in runs) == len(all_trials)  # every trial run is in the study
     assert all(r["trials"]["ran_now"] > 0 for r in runs)  # both workers did part of the work
     assert len({t.user_attrs["pid"] for t in all_trials}) == 2
+
+
+def test_ctrl_c_stops_every_worker_cleanly_and_the_rerun_resumes(tmp_path, synthetic_data):
+    """Ctrl-C (SIGINT to the process group) while two local workers run trials: one line, exit
+    130, no traceback; the rerun of the same command fails the interrupted trials and completes."""
+    import signal
+    import time
+
+    out = tmp_path / "s"
+    cmd = [sys.executable, "-m", "gfe.cli", "tune", "--data-dir", str(synthetic_data), "--expression", "topics",
+           "--model", "paper-lstm", "--protocol", "paper", "--trials", "6", "--jobs", "2", "--out", str(out),
+           "--no-evaluate", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    storage, deadline = f"sqlite:///{out / 'study.db'}", time.monotonic() + 120
+    running: list = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        try:
+            study = optuna.load_study(study_name="topics-paper-lstm-paper-clean", storage=storage)
+        except Exception:  # the file or the study is not created yet
+            continue
+        running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if len({t.user_attrs.get("pid") for t in running} - {None}) == 2:
+            break
+    assert len(running) == 2, "both workers should be running a trial"
+    os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "interrupted" in output and "Traceback" not in output
+
+    res = runner.invoke(app, cmd[3:])
+    assert res.exit_code == 0, res.output
+    states = _trials(out)["state"]
+    assert (states != "RUNNING").all() and states.isin(["COMPLETE", "PRUNED"]).sum() >= 6

@@ -280,7 +280,7 @@ def open_study(cfg: TuneConfig, storage_url: str, worker: int = 0):
     numbers the local worker processes of one `gfe tune --jobs N` (their samplers differ)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # states go to trials.csv
     storage = open_storage(storage_url)
     signature = {
         "space": space_signature(cfg.model),
@@ -488,7 +488,7 @@ def run_search(study, folds, cfg: TuneConfig, progress: bool = True) -> int:
 
     from gfe.report import progress_bar
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # states go to trials.csv
     missing = cfg.trials - finished_trials(study)
     if missing <= 0:
         return 0
@@ -514,23 +514,53 @@ def run_search(study, folds, cfg: TuneConfig, progress: bool = True) -> int:
     return ran
 
 
-def search_worker(data_dir: str, cfg: TuneConfig, url: str, worker: int) -> int:
-    """One extra local worker of `gfe tune --jobs N` (a separate process): search until done."""
-    study = open_study(cfg, url, worker)
-    return run_search(study, prepare_folds(Path(data_dir), cfg), cfg, progress=False)
+def search_worker(data_dir: str, cfg: TuneConfig, url: str, worker: int, results) -> None:
+    """One extra local worker of `gfe tune --jobs N` (a separate process): search until the study
+    is done and put ``(worker, "ran", n)`` on ``results`` — or ``(worker, "error", message)``.
+    It ignores Ctrl-C: the main process handles it and stops the workers."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        study = open_study(cfg, url, worker)
+        results.put(
+            (worker, "ran", run_search(study, prepare_folds(Path(data_dir), cfg), cfg, progress=False))
+        )
+    except GfeError as exc:
+        results.put((worker, "error", str(exc)))
 
 
 def run_parallel_search(study, folds, cfg: TuneConfig, data_dir: Path, url: str, progress: bool) -> int:
-    """``cfg.jobs`` processes on this machine share the study (the main one shows the bar)."""
+    """``cfg.jobs`` processes on this machine share the study (the main one shows the bar). On
+    Ctrl-C or an error the workers are terminated; their unfinished trials are marked failed by
+    the next run (:func:`fail_dead_local_trials`)."""
     if cfg.jobs <= 1:
         return run_search(study, folds, cfg, progress=progress)
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(cfg.jobs - 1, mp_context=mp.get_context("spawn")) as ex:
-        futures = [ex.submit(search_worker, str(data_dir), cfg, url, w) for w in range(1, cfg.jobs)]
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=search_worker, args=(str(data_dir), cfg, url, w, results), daemon=True)
+        for w in range(1, cfg.jobs)
+    ]
+    for p in procs:
+        p.start()
+    try:
         ran = run_search(study, folds, cfg, progress=progress)
-        return ran + sum(f.result() for f in futures)
+        reports = [results.get() for _ in procs]  # each worker reports once, when the study is done
+        for p in procs:
+            p.join()
+    except BaseException:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join(10)
+        raise
+    errors = [value for _, kind, value in reports if kind == "error"]
+    if errors:
+        raise GfeError(f"a worker process stopped: {errors[0]}")
+    return ran + sum(value for _, kind, value in reports if kind == "ran")
 
 
 def evaluate(
