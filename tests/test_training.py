@@ -75,3 +75,32 @@ def test_metrics_positive_class():
     assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (2, 1, 1, 1)
     assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
     assert m["f1"] == pytest.approx(2 / 3) and m["accuracy"] == pytest.approx(3 / 5)
+
+
+def test_fast_f1_agrees_with_binary_metrics():
+    from gfe.metrics import f1
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        y, p = rng.integers(0, 2, 40), rng.integers(0, 2, 40)
+        assert f1(y, p) == pytest.approx(binary_metrics(y, p)["f1"])
+    assert f1(np.zeros(5), np.zeros(5)) == 0.0
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(synthetic_data):
+    """With validation frames and a patience, training stops once the validation loss stops
+    falling and the kept weights are those of the best epoch, whose loss they reproduce."""
+    xtr, ytr, xte, yte = _data(synthetic_data)
+    cfg = TrainConfig(epochs=400, lr=0.05, patience=5)
+    seen = []
+    res = fit(
+        lambda: MLP(), xtr, ytr, cfg, seed=0, x_val=xte, y_val=yte, on_epoch=lambda e, r: seen.append(e)
+    )
+    n = len(res.val_loss)
+    assert n < 400 and seen == list(range(1, n + 1)) and len(res.val_f1) == n
+    assert res.best_epoch == int(np.argmin(res.val_loss)) + 1
+    assert n - res.best_epoch >= cfg.patience  # it stopped after `patience` epochs without progress
+    with torch.no_grad():
+        kept = torch.nn.functional.cross_entropy(res.model(torch.as_tensor(xte, dtype=torch.float32)),
+                                                 torch.as_tensor(yte))  # fmt: skip
+    assert float(kept) == pytest.approx(res.val_loss[res.best_epoch - 1], rel=1e-5)

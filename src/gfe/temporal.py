@@ -64,6 +64,7 @@ from torch import nn
 
 from gfe.errors import GfeError
 from gfe.estimators import HIDDEN, Sequence
+from gfe.metrics import f1
 
 __all__ = [
     "ESTIMATORS",
@@ -469,18 +470,16 @@ class _TemporalEstimator:
                 continue
             module.eval()
             with torch.no_grad():
-                vs, vw, counts = 0.0, 0.0, np.zeros(3)
+                vs, vw, preds, truths = 0.0, 0.0, [], []
                 for xv, yv, mv in val_data:
                     logits = module(xv)[0]
                     s, w = _masked_ce(logits, yv, mv, weight)
                     vs, vw = vs + float(s), vw + float(w)
-                    pred, truth = logits.argmax(-1)[mv], yv[mv]
-                    counts += [int(((pred == 1) & (truth == 1)).sum()), int(((pred == 1) & (truth == 0)).sum()),
-                               int(((pred == 0) & (truth == 1)).sum())]  # fmt: skip
+                    preds.append(logits.argmax(-1)[mv].numpy())
+                    truths.append(yv[mv].numpy())
             vloss = vs / max(vw, 1e-12)
             history["val_loss"].append(vloss)
-            tp, fp, fn = counts
-            history["val_f1"].append(float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0)
+            history["val_f1"].append(f1(np.concatenate(truths), np.concatenate(preds)))
             if self.epoch_callback is not None:
                 self.epoch_callback(epoch, history)
             if vloss < best_loss:

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from gfe.metrics import f1
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -29,7 +31,9 @@ class TrainConfig:
 @dataclass
 class FitResult:
     model: nn.Module
-    train_loss: list[float] = field(default_factory=list)  # after each epoch, whole training set
+    # after each epoch on the whole training set when a test set is given (loss curves), else the
+    # epoch's mean mini-batch loss
+    train_loss: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)  # after each epoch, whole test set
     val_loss: list[float] = field(default_factory=list)  # after each epoch, validation frames
     val_f1: list[float] = field(default_factory=list)
@@ -46,13 +50,6 @@ def seed_everything(seed: int) -> None:
 
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
-
-
-def _f1(pred: torch.Tensor, y: torch.Tensor) -> float:
-    tp = int(((pred == 1) & (y == 1)).sum())
-    fp = int(((pred == 1) & (y == 0)).sum())
-    fn = int(((pred == 0) & (y == 1)).sum())
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
 def fit(
@@ -117,7 +114,7 @@ def fit(
             if xval is not None:
                 logits = model(xval)
                 result.val_loss.append(float(loss_fn(logits, yval)))
-                result.val_f1.append(_f1(logits.argmax(-1), yval))
+                result.val_f1.append(f1(y_val, logits.argmax(-1).numpy()))
         if on_epoch is not None:
             on_epoch(epoch, result)
         if xval is None or cfg.patience is None:
