@@ -40,7 +40,7 @@ class Spy:
 @pytest.mark.parametrize("uses_val", [False, True])
 def test_no_estimator_ever_sees_a_test_label(monkeypatch, synthetic_data, protocol, uses_val):
     monkeypatch.setattr(bm, "make_estimator", lambda name, **kw: Spy())
-    monkeypatch.setattr(bm, "USES_VALIDATION", {"spy"} if uses_val else set())
+    monkeypatch.setattr(bm, "uses_validation", lambda name, params=None: uses_val)
     Spy.seen = []
     cfg = bm.BenchmarkConfig(models=("spy",), protocols=(protocol,), expressions=("topics",), seeds=(0,))
     bm._pool.cache_clear()
@@ -128,3 +128,16 @@ def test_quick_benchmark_on_real_data_with_two_workers(tmp_path, real_data):
     assert set(r[r.protocol == "cross-signer-calibrated"]["fold"]) == {"b→a", "a→b"}
     assert (r["f1"] > 0.3).all()  # every model learns something real on every fold
     assert (r[r.model == "seq-lstm"]["n_val"] > 0).all() and (r[r.model == "logreg"]["n_val"] == 0).all()
+
+
+def test_a_patience_makes_the_paper_models_early_stop_on_carved_validation(synthetic_data):
+    """`--param paper-lstm.patience=N` is not silently ignored: the cell carves validation frames
+    from the training frames and training stops early on them."""
+    cfg = bm.BenchmarkConfig(
+        models=("paper-lstm",), protocols=("chrono",), expressions=("topics",), seeds=(0,),
+        model_params={"paper-lstm": {"epochs": 500, "patience": 5}},
+    )  # fmt: skip
+    row = bm.run_cell(str(synthetic_data), cfg, "topics", "chrono", 0, "paper-lstm")[1][0]
+    plain = bm.run_cell(str(synthetic_data), bm.BenchmarkConfig(), "topics", "chrono", 0, "paper-lstm")[1][0]
+    assert row["n_val"] > 0 and plain["n_val"] == 0
+    assert row["n_train"] + row["n_val"] == plain["n_train"]

@@ -21,8 +21,8 @@ Choices that apply to every estimator here:
 
 * ``val`` is ignored, except by ``paper-lstm``/``mlp`` given a ``patience`` (early stopping, used by
   ``gfe tune``): the paper trained for a fixed number of epochs and the sklearn models have no
-  early stopping by default. (The benchmark carves no validation part for these models; see
-  ``gfe.estimators.USES_VALIDATION``.)
+  early stopping by default. (The benchmark and `gfe train` carve a validation part for them only
+  then; see ``gfe.estimators.uses_validation``.)
 * Training needs both classes among the learnable frames. A fit where every label is hidden, or
   where the learnable labels are all one class, raises :class:`GfeError` rather than returning a
   constant predictor that would silently score as a model.

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gfe import EXPRESSIONS
-from gfe.estimators import HIDDEN, USES_VALIDATION, Sequence, make_estimator
+from gfe.estimators import HIDDEN, Sequence, make_estimator, uses_validation
 from gfe.metrics import binary_metrics
 from gfe.protocols import Fold, Pool, get_protocol, make_pool, signer_runs
 
@@ -118,7 +118,7 @@ def run_cell(
     for fold in get_protocol(protocol)(pool, seed):
         x = fold.scaled_features(pool)
         est = make_estimator(model, **cfg.model_params.get(model, {}))
-        if model in USES_VALIDATION:
+        if uses_validation(model, cfg.model_params.get(model)):
             train, val = carve_validation(pool, fold, cfg.val_fraction, seed)
         else:
             train, val = fold.train, np.array([], dtype=int)

@@ -582,13 +582,13 @@ def train_bundle(
     Normalisation: each training signer is z-scored on all frames of its own recording (features
     only, nan-aware), as in the benchmark protocols; the bundle keeps those per-signer statistics
     and statistics pooled over all training frames (the default for an unknown signer). Models
-    that early-stop (``gfe.estimators.USES_VALIDATION``) get a validation part carved
+    that early-stop (``gfe.estimators.uses_validation``) get a validation part carved
     chronologically: the last ``val_fraction`` of each recording's usable frames.
     """
     from gfe import SIGNERS, runinfo
     from gfe.benchmark import carve_validation, make_sequences
     from gfe.data import check_expression, datapoints_name, find_targets, load_dataset, parse_names
-    from gfe.estimators import USES_VALIDATION, make_estimator
+    from gfe.estimators import make_estimator, uses_validation
     from gfe.features import Standardizer, spec_by_name
     from gfe.protocols import Fold, make_pool
 
@@ -608,7 +608,7 @@ def train_bundle(
     scaler = Standardizer().fit(pool.features, pool.signers)
     x = scaler.transform(pool.features, pool.signers)
     usable = np.flatnonzero(pool.usable)
-    uses_val = model in USES_VALIDATION and val_fraction > 0
+    uses_val = uses_validation(model, params) and val_fraction > 0
     if uses_val:
         fold = Fold("train", "", train=usable, test=np.array([], dtype=int), norm_fit=np.arange(len(pool)))
         train, val = carve_validation(pool, fold, val_fraction, seed)

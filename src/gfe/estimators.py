@@ -67,6 +67,12 @@ def frames_of(seqs: list[Sequence]) -> tuple[np.ndarray, np.ndarray]:
 USES_VALIDATION = {"seq-lstm", "bilstm", "gru", "tcn"}
 
 
+def uses_validation(name: str, params: dict | None = None) -> bool:
+    """Whether ``name`` with ``params`` early-stops on validation frames: the temporal models
+    always, the paper's frame models when given a ``patience``."""
+    return name in USES_VALIDATION or (params or {}).get("patience") is not None
+
+
 def registry() -> dict:
     """Every estimator name → factory (keyword parameters). Imported lazily: the modules that
     define them import this one."""
