@@ -253,7 +253,10 @@ def benchmark_cmd(
 @friendly
 def tune_cmd(
     expression: Annotated[str, typer.Option("--expression", help="Expression to tune for.")],
-    model: Annotated[str, typer.Option("--model", help="Model to tune (see --help of gfe benchmark).")],
+    model: Annotated[
+        str,
+        typer.Option("--model", help="paper-lstm, mlp, seq-lstm, gru, bilstm, tcn, logreg or extra-trees."),
+    ],
     protocol: Annotated[
         str, typer.Option("--protocol", help="Protocol whose training frames the search uses.")
     ] = "chrono",
