@@ -147,6 +147,9 @@ def reproduce(
         float, typer.Option(help="Pruning: remove pairs further apart than this angle (°).")
     ] = 165.0,
     prune_retrain: Annotated[int, typer.Option(min=0, help="Pruning: retraining epochs afterwards.")] = 5,
+    predictions: Annotated[
+        str, typer.Option("--predictions", help="Keep per-frame predictions of: first (seed), all, none.")
+    ] = "first",
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Reproduce the seed paper's Table 3 and loss curves with our code."""
@@ -167,6 +170,7 @@ def reproduce(
         prune_similar_deg=prune_similar,
         prune_opposite_deg=prune_opposite,
         prune_retrain_epochs=prune_retrain,
+        predictions=_keep(predictions),
     )
     path = _ensure_data(data_dir)
     out = out or Path("runs") / time.strftime("reproduce-%Y%m%d-%H%M%S")
@@ -202,6 +206,9 @@ def benchmark_cmd(
             help="Model config file from `gfe tune` (repeatable); without --models, runs the configs' models.",
         ),
     ] = None,
+    predictions: Annotated[
+        str, typer.Option("--predictions", help="Keep per-frame predictions of: first (seed), all, none.")
+    ] = "first",
     data_dir: DataDir = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
@@ -241,6 +248,7 @@ def benchmark_cmd(
         seeds=tuple(range(seeds)),
         features=features,
         model_params=model_params,
+        predictions=_keep(predictions),
     )
     path = _ensure_data(data_dir)
     out = out or Path("runs") / time.strftime("benchmark-%Y%m%d-%H%M%S")
@@ -285,6 +293,15 @@ def tune_cmd(
     jobs: Annotated[
         int, typer.Option("--jobs", min=1, help="Worker processes on this machine sharing the study.")
     ] = 1,
+    val_fraction: Annotated[
+        float,
+        typer.Option(
+            "--val-fraction",
+            min=0.05,
+            max=0.5,
+            help="Share of each fold's training frames the search validates on (the last in time; random under paper).",
+        ),
+    ] = 0.15,
     evaluate: Annotated[
         bool,
         typer.Option(
@@ -311,6 +328,7 @@ def tune_cmd(
         eval_seeds=eval_seeds,
         study=study,
         jobs=jobs,
+        val_fraction=val_fraction,
     )
     path = _ensure_data(data_dir)
     out = out or Path("runs") / "tune" / cfg.study_name
@@ -324,6 +342,14 @@ def tune_cmd(
     if "test_f1" in summary:
         console.print((out / "comparison.md").read_text(), markup=False, highlight=False, soft_wrap=True)
     console.print(f"best config: {out / 'best_config.json'}\nrun folder: {out}", highlight=False)
+
+
+def _keep(value: str) -> str:
+    from gfe.predictions import KEEP
+
+    if value not in KEEP:
+        raise GfeError(f"--predictions {value!r}: choose one of {', '.join(KEEP)}")
+    return value
 
 
 def parse_params(items: list[str]) -> dict[str, dict]:
