@@ -298,9 +298,28 @@ def postgres_url() -> str:
     return url
 
 
+@pytest.fixture()
+def fresh_postgres_db(postgres_url):
+    """A new, empty database on the test server (dropped afterwards), so that the workers also
+    race to create Optuna's tables, as workers started together on a new server do."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(postgres_url)
+    name = f"gfe_{uuid.uuid4().hex[:10]}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.mark.postgres
-def test_two_workers_share_one_postgresql_study(tmp_path, synthetic_data, postgres_url):
-    """Two `gfe tune` processes against one study: trials are shared, numbered once, none lost."""
+def test_two_workers_share_one_postgresql_study(tmp_path, synthetic_data, fresh_postgres_db):
+    """Two `gfe tune` processes started together on an empty database, one study: trials are
+    shared, numbered once, none lost."""
+    postgres_url = fresh_postgres_db
     study = f"shared-{uuid.uuid4().hex[:8]}"
     trials = 10
     procs, outs = [], []

@@ -255,9 +255,7 @@ def open_storage(url: str):
         if url.startswith("postgres"):
             kwargs["engine_kwargs"] = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(_driver_url(url), **kwargs)
+        return _rdb_storage(_driver_url(url), kwargs)
     except ModuleNotFoundError as exc:
         raise GfeError(
             f"storage {shown}: its database driver is not installed ({exc.name}); "
@@ -273,6 +271,25 @@ def open_storage(url: str):
             f"storage {shown}: cannot connect ({reason}); check that the server runs and the URL, "
             "user and password are right"
         ) from None
+
+
+def _rdb_storage(url: str, kwargs: dict, attempts: int = 5):
+    """Optuna's RDBStorage. Workers that start together on an empty database race to create its
+    tables; the loser's CREATE fails (IntegrityError / ProgrammingError) and simply tries again,
+    finding the tables made."""
+    import optuna
+    import sqlalchemy.exc
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, **kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts:
+                raise
+            time.sleep(0.3 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def open_study(cfg: TuneConfig, storage_url: str, worker: int = 0):
