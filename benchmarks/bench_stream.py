@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gfe.bundle import Bundle, load_bundle, train_bundle
 from gfe.data import datapoints_name, load_dataset, resolve_data_dir
-from gfe.labelling import label_recording, predict_file
-from gfe.stream import Detector
-from gfe.synthetic import format_datapoints
+from gfe.data.synthetic import format_datapoints
+from gfe.deploy.bundle import Bundle, load_bundle, train_bundle
+from gfe.deploy.labelling import label_recording, predict_file
+from gfe.deploy.stream import Detector
 
 STREAM_MODELS = ("seq-lstm", "paper-lstm")
 OFFLINE_MODELS = ("paper-lstm", "mlp", "seq-lstm")

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from gfe.data import resolve_data_dir
-from gfe.runinfo import package_versions
-from gfe.tune import TuneConfig, tune
+from gfe.experiments.provenance import package_versions
+from gfe.experiments.tune import TuneConfig, tune
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ def tune_table(runs: list[Path]) -> str:
     """Default vs tuned test F1 (mean ± std over eval seeds) per tuned study, with the search cost."""
     import pandas as pd
 
-    from gfe.report import markdown_table, mean_std
+    from gfe.report.tables import markdown_table, mean_std
 
     rows, commands = [], []
     for run in runs:

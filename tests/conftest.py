@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gfe.data import dataset_present
-from gfe.synthetic import write_dataset
+from gfe.data.synthetic import write_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config, items):
     """Tests of the optional MiniRocket extra run only where `aeon` is installed
     (`pip install 'gfe[rocket]'`); elsewhere they are deselected, and the clear error for the
     missing package is tested instead (test_minirocket_without_aeon_is_a_clear_error)."""
-    from gfe.baselines import rocket_available
+    from gfe.models.rocket import rocket_available
 
     if rocket_available():
         return

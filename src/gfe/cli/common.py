@@ -1,0 +1,99 @@
+"""What every command shares: the consoles, one-line errors, common options, the dataset folder.
+
+Standard output carries results only (tables, the labelled frames, JSON lines); progress bars,
+notices and errors go to standard error.
+"""
+
+# No `from __future__ import annotations`: typer reads the Annotated types of the commands.
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gfe.errors import GfeError
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Dataset folder (default: $GFE_DATA_DIR, then the download cache)."),
+]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+Force = Annotated[
+    bool, typer.Option("--force", help="Replace an existing run folder (or bundle) of another configuration.")
+]
+
+
+def error(message: str) -> None:
+    """One line on standard error, markup-free."""
+    err_console.print(f"[bold red]error:[/] {_escape(message)}", highlight=False)
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/] {_escape(message)}", highlight=False)
+
+
+def notice(message: str) -> None:
+    err_console.print(_escape(message), highlight=False)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+def friendly(fn):
+    """Turn a GfeError into one line on stderr and exit status 2 — never a traceback; Ctrl-C is one
+    line and status 130; a closed standard output (``| head``) ends quietly."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GfeError as exc:
+            error(str(exc))
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            silence_stdout()
+            raise typer.Exit(0) from None
+
+    return wrapper
+
+
+def silence_stdout() -> None:
+    """Point standard output at /dev/null (after the reader of a pipe went away)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (e.g. under a test runner)
+        pass
+
+
+def ensure_data(data_dir: Path | None) -> Path:
+    """The dataset folder to use (see :func:`gfe.data.locate_dataset`), saying which copy is used."""
+    from gfe.data import locate_dataset
+
+    located = locate_dataset(data_dir, notice=notice)
+    return located
+
+
+def print_text(text: str) -> None:
+    """Plain text (a Markdown table, JSON) to standard output, as is."""
+    console.print(text, markup=False, highlight=False)
+
+
+def names(value: str | None, known, what: str) -> tuple[str, ...] | None:
+    """A comma-separated option → the chosen names (or None when the option was not given)."""
+    from gfe.data import parse_names
+
+    return None if value is None else tuple(parse_names(value, list(known), what))

@@ -1,0 +1,130 @@
+"""`gfe benchmark`: models × protocols × expressions × seeds, resumable, on every core.
+
+Each cell (:mod:`gfe.experiments.runner`) trains on the protocol's training frames, with labels of
+every other frame hidden from the model, and scores the test frames of every fold. Finished cells
+are appended to ``cells.jsonl``; the same command with the same ``--out`` resumes, and a folder
+that holds another configuration is refused (:class:`~gfe.experiments.runfolder.RunFolder`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from gfe import EXPRESSIONS, __version__
+from gfe.errors import GfeError
+from gfe.experiments import provenance
+from gfe.experiments.runfolder import RunFolder
+from gfe.experiments.runner import CellSpec, LocalExecutor, grid, model_of, run_cells
+from gfe.models import default_grid, make_model
+from gfe.protocols import get_protocol
+
+DEFAULT_PROTOCOLS = ("paper", "paper-holdout", "chrono", "cross-signer", "cross-signer-calibrated")
+RESULT_COLUMNS = (
+    "expression", "model", "protocol", "fold", "seed", "n_train", "n_val", "n_test",
+    "f1", "precision", "recall", "accuracy", "tn", "fp", "fn", "tp", "fit_seconds",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    models: tuple[str, ...] = field(default_factory=default_grid)
+    protocols: tuple[str, ...] = DEFAULT_PROTOCOLS
+    expressions: tuple[str, ...] = EXPRESSIONS
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    features: str = "clean"
+    val_fraction: float = 0.15
+    threshold: float = 0.5
+    model_params: dict[str, dict] = field(default_factory=dict)
+    predictions: str = "first"  # keep per-frame predictions of: first seed, all, none
+    model_sources: dict[str, str] = field(default_factory=dict)  # model → config file it came from
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def check(self) -> None:
+        """Fail early and clearly on unknown names and bad parameters, before any work."""
+        from gfe.features import spec_by_name
+
+        for m in self.models:
+            make_model(model_of(m), **self.model_params.get(m, {}))
+        for p in self.protocols:
+            get_protocol(p)
+        spec_by_name(self.features)
+        unused = sorted(set(self.model_params) - set(self.models))
+        if unused:
+            raise GfeError(
+                f"parameters given for model(s) {', '.join(unused)}, which this benchmark does not run"
+            )
+
+    def cell_spec(self, data_dir: Path, out: Path) -> CellSpec:
+        return CellSpec(
+            data_dir=str(data_dir), features=self.features, model_params=self.model_params,
+            val_fraction=self.val_fraction, threshold=self.threshold, predictions=self.predictions,
+            seeds=self.seeds, out=None if out is None else str(out),
+        )  # fmt: skip
+
+
+def identity(cfg: BenchmarkConfig, data_dir: Path) -> dict:
+    """Everything that changes a benchmark's results: the configuration, the data, gfe's version."""
+    config = {k: v for k, v in cfg.to_dict().items() if k != "model_sources"}
+    return {"config": config, "data": data_files_checksums(data_dir, cfg.expressions), "gfe": __version__}
+
+
+def data_files_checksums(data_dir: Path, expressions) -> dict[str, str]:
+    files = [p for e in expressions for p in sorted(Path(data_dir).glob(f"*_{e}_*.txt"))]
+    if "doubt_question" in expressions:
+        files += sorted(Path(data_dir).glob("*_doubts_question_*.txt"))
+    return provenance.data_checksums(files)
+
+
+def benchmark(
+    data_dir: Path,
+    out: Path,
+    cfg: BenchmarkConfig,
+    jobs: int | None = None,
+    progress: bool = True,
+    force: bool = False,
+    executor=None,
+) -> pd.DataFrame:
+    """Run (or resume) the grid into the run folder ``out``: cells.jsonl, results.csv (one row per
+    fold, in the configuration's order however cells finished), predictions/ and run.json. Return
+    the results. Markdown tables are rendered from them by :func:`gfe.report.render_run`."""
+    cfg.check()
+    started, t0 = provenance.timestamp(), time.perf_counter()
+    folder = RunFolder(out)
+    ident = identity(cfg, data_dir)
+    folder.open("benchmark", ident, force=force)
+    previous = folder.info()
+    executor = executor or LocalExecutor(jobs or 2)
+    cells = grid(cfg.expressions, cfg.protocols, cfg.seeds, cfg.models)
+    records = run_cells(cfg.cell_spec(data_dir, out), cells, folder, executor, progress, "benchmark")
+    results = pd.DataFrame([r for c in cells for r in records[c.key]["rows"]], columns=list(RESULT_COLUMNS))
+    folder.write_csv(RunFolder.RESULTS, results)
+    invocations = [
+        *previous.get("invocations", []),
+        {
+            "command": provenance.command_line(), "started": started,
+            "seconds": round(time.perf_counter() - t0, 1), "cells_computed": run_cells.computed,
+            "executor": executor.describe(),
+        },
+    ]  # fmt: skip
+    folder.finish(
+        {
+            "command": invocations[0]["command"],
+            "kind": "benchmark",
+            "config": cfg.to_dict(),
+            "seeds": list(cfg.seeds),
+            "data_dir": str(data_dir),
+            "data_checksums": ident["data"],
+            "versions": provenance.package_versions(),
+            "machine": provenance.machine(),
+            "cells": len(cells),
+            "sum_of_fit_seconds": round(float(results["fit_seconds"].sum()), 1),
+            "invocations": invocations,  # a resumed run appends; the first did the most work
+        }
+    )
+    return results

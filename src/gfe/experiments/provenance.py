@@ -1,0 +1,64 @@
+"""What a run folder records about how it was made: command, versions, data checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import re
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+PACKAGES = ("gfe", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "typer", "rich")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_checksums(paths: list[Path]) -> dict[str, str]:
+    return {p.name: sha256(p) for p in sorted(set(paths))}
+
+
+def machine() -> dict[str, str | int | None]:
+    import os
+
+    return {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()}
+
+
+_URL_WITH_USER = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s]*)@")
+
+
+def mask_secrets(text: str) -> str:
+    """Hide the password of every ``scheme://user:password@host`` in ``text`` (``***``). The
+    password ends at the last ``@`` of the address, so a password holding ``@`` is hidden whole."""
+
+    def hide(m: re.Match) -> str:
+        user, sep, _ = m.group("userinfo").partition(":")
+        return f"{m.group('scheme')}{user}{':***' if sep else ''}@"
+
+    return _URL_WITH_USER.sub(hide, text)
+
+
+def command_line() -> str:
+    """The command that is running, as typed (passwords in URLs hidden)."""
+    return mask_secrets(" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]))
+
+
+def timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

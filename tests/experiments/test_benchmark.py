@@ -1,0 +1,147 @@
+"""`gfe benchmark`: test labels never reach an estimator; the grid resumes; tables are written."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from gfe.cli import app
+from gfe.data import load_dataset
+from gfe.experiments import benchmark as bm
+from gfe.experiments import runner as runner_module
+from gfe.experiments.runner import Cell, CellSpec, run_cell
+from gfe.features import CLEAN
+from gfe.protocols import HIDDEN, PROTOCOLS, Sequence, carve_validation, load_pool, make_pool
+
+
+class Spy:
+    """A model that records everything it is shown and predicts from feature 0."""
+
+    name = "spy"
+    seen: ClassVar[list] = []
+    validation = False
+
+    def uses_validation(self) -> bool:
+        return Spy.validation
+
+    def fit(self, train: list[Sequence], seed: int, val=None, monitor=None):
+        Spy.seen.append(("train", [s.y.copy() for s in train]))
+        if val is not None:
+            Spy.seen.append(("val", [s.y.copy() for s in val]))
+        return self
+
+    def predict_proba(self, seqs):
+        Spy.seen.append(("predict", [s.y.copy() for s in seqs]))
+        return [1 / (1 + np.exp(-s.x[:, 0])) for s in seqs]
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+@pytest.mark.parametrize("uses_val", [False, True])
+def test_no_estimator_ever_sees_a_test_label(monkeypatch, synthetic_data, protocol, uses_val):
+    monkeypatch.setattr(runner_module, "make_model", lambda name, **kw: Spy())
+    Spy.seen, Spy.validation = [], uses_val
+    load_pool.cache_clear()
+    spec = CellSpec(data_dir=str(synthetic_data))
+    rows = run_cell(spec, Cell("topics", protocol, 0, "spy"))["rows"]
+    pool = load_pool(str(synthetic_data), "topics", spec.features)
+    folds = PROTOCOLS[protocol](pool, 0)
+    assert len(rows) == len(folds)
+    calls = iter(Spy.seen)
+    for fold in folds:
+        test = np.zeros(len(pool), bool)
+        test[fold.test] = True
+        shown = {}
+        for kind in ("train", *(("val",) if uses_val else ()), "predict"):
+            k, ys = next(calls)
+            assert k == kind
+            shown[kind] = np.concatenate(ys)
+        assert (shown["train"][test] == HIDDEN).all()
+        assert (shown["predict"] == HIDDEN).all()
+        if uses_val:
+            assert (shown["val"][test] == HIDDEN).all()
+            assert not ((shown["val"] != HIDDEN) & (shown["train"] != HIDDEN)).any()
+            assert (shown["val"] != HIDDEN).sum() > 0
+        # What is visible is exactly the training labels.
+        visible = shown["train"] != HIDDEN
+        np.testing.assert_array_equal(shown["train"][visible], pool.labels[visible])
+
+
+def test_chronological_validation_lies_after_what_it_validates(synthetic_data):
+    pool = make_pool(load_dataset(synthetic_data, ["topics"]), CLEAN)
+    (fold,) = PROTOCOLS["chrono"](pool, 0)
+    train, val = carve_validation(pool, fold, 0.15, 0)
+    for s in ("a", "b"):
+        assert (
+            pool.frame[train[pool.signers[train] == s]].max() < pool.frame[val[pool.signers[val] == s]].min()
+        )
+    assert not set(val) & set(fold.test) and not set(val) & set(train)
+
+
+def test_benchmark_resumes_and_writes_tables(tmp_path, synthetic_data):
+    runner = CliRunner()
+    args = ["benchmark", "--data-dir", str(synthetic_data), "--models", "logreg,paper-lstm",
+            "--protocols", "chrono,cross-signer", "--expressions", "topics,negative", "--seeds", "1",
+            "--jobs", "1", "--no-progress", "--param", "paper-lstm.epochs=3", "--out", str(tmp_path / "b")]  # fmt: skip
+    res = runner.invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "b"
+    results = pd.read_csv(out / "results.csv")
+    assert len(results) == 2 * 2 * (1 + 2)  # expressions × models × (chrono 1 fold + cross-signer 2)
+    for name in ("table_chrono.md", "table_cross-signer.md", "winloss.md", "tables.md", "run.json"):
+        assert (out / name).is_file()
+    assert "**mean of 9**" not in (out / "table_chrono.md").read_text()
+    assert "b→a" in (out / "tables.md").read_text()
+    assert "vs PaperLSTM (ours)" in (out / "winloss.md").read_text()
+    cells = (out / "cells.jsonl").read_text().splitlines()
+    assert len(cells) == 8
+    # Second run: nothing left to do, the same numbers come back.
+    res = runner.invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0
+    assert len((out / "cells.jsonl").read_text().splitlines()) == 8
+    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), results)
+    assert json.loads((out / "run.json").read_text())["config"]["model_params"] == {
+        "paper-lstm": {"epochs": 3}
+    }
+
+
+def test_bad_param_and_unknown_model_are_clear(tmp_path, synthetic_data):
+    runner = CliRunner()
+    res = runner.invoke(app, ["benchmark", "--data-dir", str(synthetic_data), "--models", "svm"])
+    assert res.exit_code == 2 and "unknown model 'svm'" in res.output
+    res = runner.invoke(app, ["benchmark", "--data-dir", str(synthetic_data), "--param", "hidden=3"])
+    assert res.exit_code == 2 and "MODEL.NAME=VALUE" in res.output
+
+
+@pytest.mark.realdata
+def test_quick_benchmark_on_real_data_with_two_workers(tmp_path, real_data):
+    """Integration: the real grid machinery (process pool, every table) on 2 expressions."""
+    args = ["benchmark", "--data-dir", str(real_data), "--out", str(tmp_path / "q"),
+            "--models", "logreg,extra-trees,seq-lstm", "--protocols", "chrono,cross-signer-calibrated",
+            "--expressions", "wh_question,negative", "--seeds", "1", "--jobs", "2", "--no-progress",
+            "--param", "seq-lstm.max_epochs=4", "--param", "extra-trees.n_estimators=50"]  # fmt: skip
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    r = pd.read_csv(tmp_path / "q" / "results.csv")
+    assert len(r) == 2 * 3 * (1 + 2)
+    assert set(r[r.protocol == "cross-signer-calibrated"]["fold"]) == {"b→a", "a→b"}
+    assert (r["f1"] > 0.3).all()  # every model learns something real on every fold
+    assert (r[r.model == "seq-lstm"]["n_val"] > 0).all() and (r[r.model == "logreg"]["n_val"] == 0).all()
+
+
+def test_a_patience_makes_the_paper_models_early_stop_on_carved_validation(synthetic_data):
+    """`--param paper-lstm.patience=N` is not silently ignored: the cell carves validation frames
+    from the training frames and training stops early on them."""
+    cfg = bm.BenchmarkConfig(
+        models=("paper-lstm",), protocols=("chrono",), expressions=("topics",), seeds=(0,),
+        model_params={"paper-lstm": {"epochs": 500, "patience": 5}},
+    )  # fmt: skip
+    row = run_cell(cfg.cell_spec(synthetic_data, None), Cell("topics", "chrono", 0, "paper-lstm"))["rows"][0]
+    plain_spec = bm.BenchmarkConfig().cell_spec(synthetic_data, None)
+    plain = run_cell(plain_spec, Cell("topics", "chrono", 0, "paper-lstm"))["rows"][0]
+    assert row["n_val"] > 0 and plain["n_val"] == 0
+    assert row["n_train"] + row["n_val"] == plain["n_train"]
