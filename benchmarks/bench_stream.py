@@ -4,14 +4,14 @@
         [--out benchmarks/results/stream.json]
 
 * **Streaming** (``seq-lstm``, ``paper-lstm``): every frame of the 18 recordings goes through
-  :meth:`gfe.stream.Detector.process` one at a time, in process — single-frame features,
+  :meth:`gfe.deploy.stream.Detector.process` one at a time, in process — single-frame features,
   normalisation, deltas, one model step — and each call is timed. Reported: median, p95 and p99
   in µs. Also timed: :meth:`Detector.process_line`, which adds parsing the UCI text line (what
   ``gfe stream`` does per line, minus reading and printing).
-* **Offline** (``paper-lstm``, ``mlp``, ``seq-lstm``): :func:`gfe.labelling.label_recording` on
+* **Offline** (``paper-lstm``, ``mlp``, ``seq-lstm``): :func:`gfe.deploy.labelling.label_recording` on
   every recording (landmarks already in memory: features, normalisation, model, thresholds,
   segments); frames per second, median of ``--runs``. Also end to end from the text files
-  (:func:`gfe.labelling.predict_file`, parsing included).
+  (:func:`gfe.deploy.labelling.predict_file`, parsing included).
 
 Streaming runs on one thread (torch and BLAS), as one core of a deployed device would. Offline
 labelling is timed on one thread and on all cores (``--threads``, default: every core). Bundles
@@ -34,7 +34,8 @@ import numpy as np
 
 from gfe.data import datapoints_name, load_dataset, resolve_data_dir
 from gfe.data.synthetic import format_datapoints
-from gfe.deploy.bundle import Bundle, load_bundle, train_bundle
+from gfe.deploy.bundle import Bundle, load_bundle
+from gfe.deploy.training import train_bundle
 from gfe.deploy.labelling import label_recording, predict_file
 from gfe.deploy.stream import Detector
 

@@ -56,7 +56,8 @@ def tune_table(runs: list[Path]) -> str:
     """Default vs tuned test F1 (mean ± std over eval seeds) per tuned study, with the search cost."""
     import pandas as pd
 
-    from gfe.report.tables import markdown_table, mean_std
+    from gfe.report.blocks import markdown_table
+    from gfe.report.tables import mean_std
 
     rows, commands = [], []
     for run in runs:

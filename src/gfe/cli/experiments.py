@@ -162,59 +162,48 @@ def benchmark(
     notice(f"run folder: {out}")
 
 
+Storage = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="Optuna storage URL, e.g. postgresql://user:pw@host/db to share a study between machines "
+        "(default: sqlite file in the run folder).",
+    ),
+]
+ValFraction = Annotated[
+    float,
+    typer.Option(
+        "--val-fraction", min=0.05, max=0.5,
+        help="Share of each fold's training frames the search validates on (the last in time; random under paper).",
+    ),
+]  # fmt: skip
+Evaluate = Annotated[
+    bool,
+    typer.Option(
+        "--evaluate/--no-evaluate",
+        help="After the search, score default and best config on the test split (once).",
+    ),
+]
+
+
 def tune(
     expression: Annotated[str, typer.Option("--expression", help="Expression to tune for.")],
-    model: Annotated[
-        str, typer.Option("--model", help=_model_help("Model to tune", lambda c: c.tags.tunable))
-    ],
-    protocol: Annotated[
-        str, typer.Option("--protocol", help="Protocol whose training frames the search uses.")
-    ] = "chrono",
-    trials: Annotated[
-        int, typer.Option("--trials", min=1, help="Finished trials the study should hold (its total).")
-    ] = 30,
-    storage: Annotated[
-        str | None,
-        typer.Option(
-            "--storage",
-            help="Optuna storage URL, e.g. postgresql://user:pw@host/db to share a study "
-            "between machines (default: sqlite file in the run folder).",
-        ),
-    ] = None,
-    study: Annotated[
-        str | None, typer.Option("--study", help="Study name (default: EXPRESSION-MODEL-PROTOCOL-FEATURES).")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Run folder (default: runs/tune/<study>); rerun to resume.")
-    ] = None,
+    model: Annotated[str, typer.Option("--model", help=_model_help("Model to tune", lambda c: c.tags.tunable))],
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol whose training frames the search uses.")] = "chrono",
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Finished trials the study should hold (its total).")] = 30,
+    storage: Storage = None,
+    study: Annotated[str | None, typer.Option("--study", help="Study name (default: EXPRESSION-MODEL-PROTOCOL-FEATURES).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder (default: runs/tune/<study>); rerun to resume.")] = None,
     features: Annotated[str, typer.Option(help=_spec_help())] = "clean",
     seed: Annotated[int, typer.Option(help="Training seed of the trials and the sampler's seed.")] = 0,
-    eval_seeds: Annotated[
-        int, typer.Option("--eval-seeds", min=1, help="Seeds for the final test F1 of default vs tuned.")
-    ] = 5,
-    jobs: Annotated[
-        int, typer.Option("--jobs", min=1, help="Worker processes on this machine sharing the study.")
-    ] = 1,
-    val_fraction: Annotated[
-        float,
-        typer.Option(
-            "--val-fraction",
-            min=0.05,
-            max=0.5,
-            help="Share of each fold's training frames the search validates on (the last in time; random under paper).",
-        ),
-    ] = 0.15,
-    evaluate: Annotated[
-        bool,
-        typer.Option(
-            "--evaluate/--no-evaluate",
-            help="After the search, score default and best config on the test split (once).",
-        ),
-    ] = True,
+    eval_seeds: Annotated[int, typer.Option("--eval-seeds", min=1, help="Seeds for the final test F1 of default vs tuned.")] = 5,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes on this machine sharing the study.")] = 1,
+    val_fraction: ValFraction = 0.15,
+    evaluate: Evaluate = True,
     data_dir: DataDir = None,
     force: Force = False,
     no_progress: NoProgress = False,
-) -> None:
+) -> None:  # fmt: skip
     """Search hyper-parameters with Optuna on validation frames carved from training frames."""
     from gfe.data import check_expression
     from gfe.experiments import TuneConfig

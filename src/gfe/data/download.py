@@ -49,13 +49,16 @@ from gfe import EXPRESSIONS, SIGNERS, __version__
 from gfe.data.files import load_datapoints, load_targets
 from gfe.data.location import DATA_ENV, cache_dir
 from gfe.data.names import datapoints_name, targets_names
-from gfe.errors import GfeError
+from gfe.errors import GfeError, mask_secrets
 
 DEFAULT_URL = "https://archive.ics.uci.edu/static/public/317/grammatical+facial+expressions.zip"
 URL_ENV = "GFE_DATA_URL"
 PAGE_URL = "https://archive.ics.uci.edu/dataset/317/grammatical+facial+expressions"
 EXTRA_FILES: tuple[str, ...] = ("data_descriptions.txt", "view_points.png")
 CHUNK = 1 << 20
+EXPECTED_ARCHIVE_MB = 16  # UCI's archive of the dataset
+MAX_ARCHIVE_BYTES = 256 << 20  # 16× that: anything larger is not the dataset
+MAX_UNPACKED_BYTES = 512 << 20  # the 36 files unpack to 58 MB; a zip bomb is refused before unpacking
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -96,67 +99,88 @@ def _manual(url: str) -> str:
 
 # --------------------------------------------------------------------------------- downloading
 def _fetch(url: str, target: Path, timeout: float, progress: bool) -> int:
-    """Stream ``url`` into ``target``; return the byte count. Raise GfeError on any failure."""
-    what = f"could not download {url}"
+    """Stream ``url`` into ``target``; return the byte count. Raise GfeError on any failure; never
+    write more than :data:`MAX_ARCHIVE_BYTES`."""
+    shown = mask_secrets(url)
     try:
         with contextlib.ExitStack() as stack:
             request = urllib.request.Request(url, headers={"User-Agent": f"gfe/{__version__}"})
             response = stack.enter_context(urllib.request.urlopen(request, timeout=timeout))
             header = response.headers.get("Content-Length")
             expected = int(header) if header and header.strip().isdigit() else None
+            if expected is not None and expected > MAX_ARCHIVE_BYTES:
+                raise GfeError(_too_big(shown, expected))
             out = stack.enter_context(target.open("wb"))
-            bar = stack.enter_context(_progress_bar(progress, url, expected))
-            got = 0
-            while True:
-                try:
-                    chunk = response.read(CHUNK)
-                except http.client.IncompleteRead as exc:
-                    chunk = exc.partial
-                    out.write(chunk)
-                    got += len(chunk)
-                    break
-                if not chunk:
-                    break
-                out.write(chunk)
-                got += len(chunk)
-                bar(len(chunk))
-    except urllib.error.HTTPError as exc:
-        raise GfeError(
-            f"{what}: HTTP {exc.code} {exc.reason}; check the URL (--url or {URL_ENV}), "
-            f"retry later, or {_manual(url)}"
-        ) from None
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            raise GfeError(
-                f"{what}: no answer within {timeout:g} s (timed out); retry, or {_manual(url)}"
-            ) from None
-        raise GfeError(
-            f"{what}: {reason}; check your network connection and the URL (--url or {URL_ENV}), "
-            f"retry, or {_manual(url)}"
-        ) from None
-    except TimeoutError:
-        raise GfeError(
-            f"{what}: the server sent no data for {timeout:g} s (timed out); retry, or {_manual(url)}"
-        ) from None
-    except (http.client.HTTPException, ConnectionError) as exc:
-        raise GfeError(
-            f"{what}: the connection failed ({type(exc).__name__}: {exc}); retry, or {_manual(url)}"
-        ) from None
-    except ValueError as exc:  # e.g. "unknown url type"
-        raise GfeError(
-            f"{what}: {exc}; give a full http(s):// or file:// URL with --url or {URL_ENV}"
-        ) from None
-    except OSError as exc:
-        raise GfeError(f"{what}: {exc}; retry, or {_manual(url)}") from None
+            bar = stack.enter_context(_progress_bar(progress, shown, expected))
+            got = _stream(response, out, bar, shown)
+    except GfeError:
+        raise
+    except Exception as exc:
+        raise _download_error(exc, shown, timeout) from None
     if expected is not None and got != expected:
         raise GfeError(
-            f"incomplete download from {url}: got {got:,} of {expected:,} bytes (partial download, "
-            f"the connection closed early); retry, or {_manual(url)}"
+            f"incomplete download from {shown}: got {got:,} of {expected:,} bytes (partial download, "
+            f"the connection closed early); retry, or {_manual(shown)}"
         )
     if got == 0:
-        raise GfeError(f"{url} sent an empty response; check the URL (--url or {URL_ENV}), or {_manual(url)}")
+        raise GfeError(
+            f"{shown} sent an empty response; check the URL (--url or {URL_ENV}), or {_manual(shown)}"
+        )
     return got
+
+
+def _too_big(url: str, size: int) -> str:
+    return (
+        f"{url} sends {size:,} bytes or more, far more than the UCI archive (~{EXPECTED_ARCHIVE_MB} MB); "
+        f"refusing to download it — check the URL (--url or {URL_ENV})"
+    )
+
+
+def _stream(response, out, bar, url: str) -> int:
+    """Copy the response into ``out`` in chunks, at most MAX_ARCHIVE_BYTES; return the byte count."""
+    got = 0
+    while True:
+        try:
+            chunk = response.read(CHUNK)
+        except http.client.IncompleteRead as exc:
+            out.write(exc.partial)
+            return got + len(exc.partial)
+        if not chunk:
+            return got
+        got += len(chunk)
+        if got > MAX_ARCHIVE_BYTES:
+            raise GfeError(_too_big(url, got))
+        out.write(chunk)
+        bar(len(chunk))
+
+
+def _download_error(exc: Exception, url: str, timeout: float) -> GfeError:
+    """One clear message for whatever went wrong while downloading ``url`` (shown without secrets)."""
+    what = f"could not download {url}"
+    if isinstance(exc, urllib.error.HTTPError):
+        return GfeError(
+            f"{what}: HTTP {exc.code} {exc.reason}; check the URL (--url or {URL_ENV}), retry later, or {_manual(url)}"
+        )
+    if isinstance(exc, urllib.error.URLError):
+        if isinstance(exc.reason, TimeoutError):
+            return GfeError(f"{what}: no answer within {timeout:g} s (timed out); retry, or {_manual(url)}")
+        return GfeError(
+            f"{what}: {mask_secrets(str(exc.reason))}; check your network connection and the URL "
+            f"(--url or {URL_ENV}), retry, or {_manual(url)}"
+        )
+    if isinstance(exc, TimeoutError):
+        return GfeError(
+            f"{what}: the server sent no data for {timeout:g} s (timed out); retry, or {_manual(url)}"
+        )
+    if isinstance(exc, http.client.HTTPException | ConnectionError):
+        return GfeError(f"{what}: the connection failed ({type(exc).__name__}); retry, or {_manual(url)}")
+    if isinstance(exc, ValueError):  # e.g. "unknown url type"
+        return GfeError(
+            f"{what}: {mask_secrets(str(exc))}; give a full http(s):// or file:// URL with --url or {URL_ENV}"
+        )
+    if isinstance(exc, OSError):
+        return GfeError(f"{what}: {mask_secrets(str(exc))}; retry, or {_manual(url)}")
+    raise exc
 
 
 @contextlib.contextmanager
@@ -268,12 +292,9 @@ def _list_names(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _unpack_and_check(
-    archive: Path, staging: Path, work: Path, url: str, checksums: Mapping[str, str]
-) -> None:
-    """Unpack the needed files (and extras) into ``staging`` and check every one of them."""
+def _open_archive(archive: Path, work: Path, url: str) -> _Archive:
     try:
-        zipped = _Archive(archive, work, url)
+        return _Archive(archive, work, url)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         head = archive.read_bytes()[:512].lstrip().lower()
         looks = " (it looks like a web page)" if head.startswith((b"<!doctype", b"<html", b"<?xml")) else ""
@@ -281,38 +302,50 @@ def _unpack_and_check(
             f"{url} did not send a zip archive{looks}: {exc}; check the URL (--url or {URL_ENV}), "
             f"retry, or {_manual(url)}"
         ) from None
+
+
+def _missing(zipped: _Archive) -> list[str]:
+    needed = _needed()
+    out = [p for _, _, p, _ in needed if p not in zipped.index]
+    out += [t[0] for _, _, _, t in needed if not any(n in zipped.index for n in t)]
+    return out
+
+
+def _members(zipped: _Archive, url: str) -> list[str]:
+    """The names to unpack (every recording's two files, the extras there are), after checking
+    that none is missing and that together they unpack to a sane size (no zip bomb)."""
+    if _missing(zipped) and zipped.nested:
+        zipped.open_nested()
+    if lost := _missing(zipped):
+        raise GfeError(
+            f"the archive from {url} lacks {len(lost)} needed file(s): {_list_names(lost)}; it is not "
+            f"the complete UCI Grammatical Facial Expressions archive — check the URL (--url or "
+            f"{URL_ENV}), or {_manual(url)}"
+        )
+    names = []
+    for _, _, points, targets in _needed():
+        names += [points, next(n for n in targets if n in zipped.index)]
+    names += [n for n in EXTRA_FILES if n in zipped.index]
+    size = sum(zipped.index[n][1].file_size for n in names)
+    if size > MAX_UNPACKED_BYTES:
+        raise GfeError(
+            f"the archive from {url} would unpack to {size:,} bytes, far more than the dataset's ~58 MB; "
+            f"refusing to unpack it — check the URL (--url or {URL_ENV}), or {_manual(url)}"
+        )
+    return names
+
+
+def _unpack_and_check(
+    archive: Path, staging: Path, work: Path, url: str, checksums: Mapping[str, str]
+) -> None:
+    """Unpack the needed files (and extras) into ``staging`` and check every one of them."""
+    zipped = _open_archive(archive, work, url)
     try:
-        needed = _needed()
-
-        def missing() -> list[str]:
-            out = [p for _, _, p, _ in needed if p not in zipped.index]
-            out += [t[0] for _, _, _, t in needed if not any(n in zipped.index for n in t)]
-            return out
-
-        if missing() and zipped.nested:
-            zipped.open_nested()
-        if lost := missing():
-            raise GfeError(
-                f"the archive from {url} lacks {len(lost)} needed file(s): {_list_names(lost)}; it is not "
-                f"the complete UCI Grammatical Facial Expressions archive — check the URL (--url or "
-                f"{URL_ENV}), or {_manual(url)}"
-            )
-
+        names = _members(zipped, url)
         staging.mkdir()
-        hashes: dict[str, str] = {}
-        structural: list[tuple[str, str]] = []
-        for _, _, points, targets in needed:
-            label = next(n for n in targets if n in zipped.index)
-            for name in (points, label):
-                hashes[name] = _copy_member(*zipped.index[name], staging / name, url)
-            if points not in checksums or label not in checksums:
-                structural.append((points, label))
-        for name in EXTRA_FILES:
-            if name in zipped.index:
-                hashes[name] = _copy_member(*zipped.index[name], staging / name, url)
+        hashes = {name: _copy_member(*zipped.index[name], staging / name, url) for name in names}
     finally:
         zipped.close()
-
     for name, got in hashes.items():
         want = checksums.get(name)
         if want is not None and got != want.lower():
@@ -320,8 +353,10 @@ def _unpack_and_check(
                 f"{name} in the archive from {url} fails its checksum: sha256 {got}, expected {want}; "
                 f"the download is corrupt or the archive has changed — retry, or {_manual(url)}"
             )
-    for points, label in structural:
-        _check_structure(staging, points, label, url)
+    for _, _, points, targets in _needed():
+        label = next(n for n in targets if n in hashes)
+        if points not in checksums or label not in checksums:
+            _check_structure(staging, points, label, url)
 
 
 def _check_structure(staging: Path, points: str, label: str, url: str) -> None:
@@ -420,7 +455,7 @@ def download_dataset(
         staging = work / "dataset"
         try:
             _fetch(url, archive, timeout, progress)
-            _unpack_and_check(archive, staging, work, url, sums)
+            _unpack_and_check(archive, staging, work, mask_secrets(url), sums)
             archive.unlink()
             _install(staging, dest, work)
         except OSError as exc:  # disk full, permissions, …

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import re
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from gfe.errors import mask_secrets
 
 PACKAGES = ("gfe", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "typer", "rich")
 
@@ -39,20 +40,6 @@ def machine() -> dict[str, str | int | None]:
     import os
 
     return {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()}
-
-
-_URL_WITH_USER = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s]*)@")
-
-
-def mask_secrets(text: str) -> str:
-    """Hide the password of every ``scheme://user:password@host`` in ``text`` (``***``). The
-    password ends at the last ``@`` of the address, so a password holding ``@`` is hidden whole."""
-
-    def hide(m: re.Match) -> str:
-        user, sep, _ = m.group("userinfo").partition(":")
-        return f"{m.group('scheme')}{user}{':***' if sep else ''}@"
-
-    return _URL_WITH_USER.sub(hide, text)
 
 
 def command_line() -> str:

@@ -539,12 +539,66 @@ def tune(
     ident = tune_identity(cfg, url, data_dir)
     folder.open("tune", ident, force=force)
     previous = folder.info()
+    study, counts = _search(data_dir, cfg, url, progress)
+    tuned = _write_best(study, cfg, folder, url)
+    summary = {
+        "command": provenance.command_line(),
+        "kind": "tune",
+        "started": started,
+        "config": cfg.to_dict(),
+        "storage": _display_url(url),
+        "data_dir": str(data_dir),
+        "data_checksums": ident["data"],
+        "versions": {**provenance.package_versions(), "optuna": _version("optuna")},
+        "machine": provenance.machine(),
+        **counts,
+        "best": {"trial": study.best_trial.number, "validation_f1": study.best_value, "params": tuned},
+        "default_params": default_params(cfg.model),
+        "files": [RunFolder.TRIALS, RunFolder.BEST_CONFIG, *write_plots(study, folder)],
+    }
+    if evaluate_test:
+        comparison = evaluate(
+            data_dir, cfg, {"default": default_params(cfg.model), "tuned": tuned}, folder, progress
+        )
+        folder.write_csv(RunFolder.COMPARISON_CSV, comparison)
+        summary["test_f1"] = {
+            label: round(float(g.groupby("seed")["f1"].mean().mean()), 4)
+            for label, g in comparison.groupby("config", sort=False)
+        }
+        summary["files"] += [RunFolder.COMPARISON_CSV]
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    summary["invocations"] = [
+        *previous.get("invocations", []),
+        {"command": summary["command"], "started": started, "trials_ran": counts["trials"]["ran_now"],
+         "seconds": summary["seconds"]},
+    ]  # fmt: skip
+    folder.finish(summary)
+    return summary
+
+
+def _search(data_dir: Path, cfg: TuneConfig, url: str, progress: bool):
+    """Open the study, fail a dead local worker's trials, run the missing trials → (study, counts)."""
     study = open_study(cfg, url)
     revived = fail_dead_local_trials(study)
     before = finished_trials(study)
-    t_search = time.perf_counter()
+    t0 = time.perf_counter()
     ran = run_parallel_search(study, prepare_folds(data_dir, cfg), cfg, data_dir, url, progress)
-    search_seconds = time.perf_counter() - t_search
+    seconds = time.perf_counter() - t0
+    states = study.trials_dataframe(attrs=("state",))
+    counts = {
+        "trials": {
+            "finished_before": before, "ran_now": ran, "finished": finished_trials(study),
+            "failed_dead_workers": revived,
+            "by_state": states["state"].value_counts().to_dict() if len(states) else {},
+        },
+        "search_seconds": round(seconds, 2),
+        "trials_per_minute": round(60 * ran / seconds, 2) if ran and seconds > 0 else None,
+    }  # fmt: skip
+    return study, counts
+
+
+def _write_best(study, cfg: TuneConfig, folder: RunFolder, url: str) -> dict:
+    """trials.csv and best_config.json; the best parameters (a clear error if no trial completed)."""
     trials = study.trials_dataframe(attrs=("number", "value", "state", "params", "duration", "user_attrs"))
     folder.write_csv(RunFolder.TRIALS, trials)
     try:
@@ -559,45 +613,7 @@ def tune(
         "protocol": cfg.protocol, "trial": study.best_trial.number, "validation_f1": study.best_value,
     }  # fmt: skip
     folder.write_json(RunFolder.BEST_CONFIG, model_config(cfg.model, tuned, cfg.features, source))
-    summary = {
-        "command": provenance.command_line(),
-        "kind": "tune",
-        "started": started,
-        "config": cfg.to_dict(),
-        "storage": _display_url(url),
-        "data_dir": str(data_dir),
-        "data_checksums": ident["data"],
-        "versions": {**provenance.package_versions(), "optuna": _version("optuna")},
-        "machine": provenance.machine(),
-        "trials": {
-            "finished_before": before,
-            "ran_now": ran,
-            "finished": finished_trials(study),
-            "failed_dead_workers": revived,
-            "by_state": trials["state"].value_counts().to_dict() if len(trials) else {},
-        },
-        "search_seconds": round(search_seconds, 2),
-        "trials_per_minute": round(60 * ran / search_seconds, 2) if ran and search_seconds > 0 else None,
-        "best": {"trial": study.best_trial.number, "validation_f1": study.best_value, "params": tuned},
-        "default_params": default_params(cfg.model),
-        "files": [RunFolder.TRIALS, RunFolder.BEST_CONFIG, *write_plots(study, folder)],
-    }
-    if evaluate_test:
-        configs = {"default": default_params(cfg.model), "tuned": tuned}
-        comparison = evaluate(data_dir, cfg, configs, folder, progress)
-        folder.write_csv(RunFolder.COMPARISON_CSV, comparison)
-        summary["test_f1"] = {
-            label: round(float(g.groupby("seed")["f1"].mean().mean()), 4)
-            for label, g in comparison.groupby("config", sort=False)
-        }
-        summary["files"] += [RunFolder.COMPARISON_CSV]
-    summary["seconds"] = round(time.perf_counter() - t0, 1)
-    summary["invocations"] = [
-        *previous.get("invocations", []),
-        {"command": summary["command"], "started": started, "trials_ran": ran, "seconds": summary["seconds"]},
-    ]
-    folder.finish(summary)
-    return summary
+    return tuned
 
 
 def write_plots(study, folder: RunFolder) -> list[str]:

@@ -87,6 +87,12 @@ class Model:
         """The space `gfe tune` searches; ``None``: not tunable."""
         return None
 
+    @classmethod
+    def test_params(cls) -> dict:
+        """Small parameters that train in well under a second on a few hundred frames (for the
+        contract test and quick smoke runs), as aeon's and sktime's ``get_test_params``."""
+        return {}
+
     def uses_validation(self) -> bool:
         """Whether this configuration early-stops on validation frames (the benchmark, tune and
         train then carve a validation part from the training frames)."""

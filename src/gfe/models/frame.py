@@ -148,6 +148,10 @@ class PaperLSTMModel(PaperNetModel):
     def search_space(cls) -> SearchSpace:
         return _table2_space()
 
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"hidden": 8, "epochs": 5}
+
 
 class MLPModel(PaperNetModel):
     """The paper's earlier one-hidden-layer network (105 sigmoid units by default)."""
@@ -172,6 +176,10 @@ class MLPModel(PaperNetModel):
     @classmethod
     def search_space(cls) -> SearchSpace:
         return _table2_space(activation=ACTIVATION_NAMES)
+
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"hidden": 8, "epochs": 5}
 
 
 class PrunedMLPModel(MLPModel):
@@ -200,6 +208,10 @@ class PrunedMLPModel(MLPModel):
     @classmethod
     def search_space(cls) -> None:
         return None
+
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"hidden": 8, "epochs": 5, "retrain_epochs": 2}
 
     def fit(
         self,

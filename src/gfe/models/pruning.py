@@ -145,21 +145,31 @@ def prune_distinctiveness(
 
     report = PruneReport(hidden_before=n_hidden, hidden_after=n_hidden)
     alive = np.ones(n_hidden, dtype=bool)
-
-    # 1. Constant units.
     if constant_std > 0.0:
-        constant = stds < constant_std
-        if constant.all():
-            keep = int(np.argmax(stds))  # first maximum: lowest index on ties
-            constant[keep] = False
-            report.kept_last = keep
-        for k in np.flatnonzero(constant):
-            out_b += out_w[:, k] * means[k]
-            alive[k] = False
-            report.constant_removed.append(int(k))
+        _remove_constant(stds < constant_std, stds, means, out_w, out_b, alive, report)
+    _pairwise(angles, similar_deg, opposite_deg, acts, means, norms, out_w, out_b, alive, report)
+    kept = np.flatnonzero(alive)
+    _rebuild(model, kept, out_w, out_b)
+    report.hidden_after = len(kept)
+    return report
 
-    # 2. Greedy pairwise pass on the most extreme pair. Extremeness of a crossing pair is its
-    # distance from 0° (similar) or 180° (complementary); non-crossing pairs get +inf.
+
+def _remove_constant(constant, stds, means, out_w, out_b, alive, report: PruneReport) -> None:
+    """1. Constant units: their mean contribution goes into the output bias."""
+    if constant.all():
+        keep = int(np.argmax(stds))  # first maximum: lowest index on ties
+        constant[keep] = False
+        report.kept_last = keep
+    for k in np.flatnonzero(constant):
+        out_b += out_w[:, k] * means[k]
+        alive[k] = False
+        report.constant_removed.append(int(k))
+
+
+def _pairwise(angles, similar_deg, opposite_deg, acts, means, norms, out_w, out_b, alive, report) -> None:
+    """2. Greedy pairwise pass on the most extreme pair. Extremeness of a crossing pair is its
+    distance from 0° (similar) or 180° (complementary); non-crossing pairs get +inf."""
+    n_hidden = len(alive)
     with np.errstate(invalid="ignore"):
         similar = angles < similar_deg
         opposite = (angles > opposite_deg) & ~similar
@@ -182,22 +192,21 @@ def prune_distinctiveness(
             alive[i] = alive[j] = False
             report.opposite_removed.append((i, j))
         else:
-            # Removing both would empty the layer: keep the more distinct unit, fit the other.
-            keep, drop = (j, i) if norms[j] > norms[i] * (1.0 + 1e-9) else (i, j)
-            a_keep = acts[:, keep] - means[keep]
-            var = float(a_keep @ a_keep)
-            alpha = float(a_keep @ (acts[:, drop] - means[drop])) / var if var > 0.0 else 0.0
-            beta = float(means[drop] - alpha * means[keep])
-            out_w[:, keep] += alpha * out_w[:, drop]
-            out_b += beta * out_w[:, drop]
-            alive[drop] = False
-            report.opposite_removed.append((i, j))
-            report.kept_last = keep
+            _keep_one_of_the_last_two(i, j, acts, means, norms, out_w, out_b, alive, report)
 
-    kept = np.flatnonzero(alive)
-    _rebuild(model, kept, out_w, out_b)
-    report.hidden_after = len(kept)
-    return report
+
+def _keep_one_of_the_last_two(i, j, acts, means, norms, out_w, out_b, alive, report) -> None:
+    """Removing both would empty the layer: keep the more distinct unit, fit the other onto it."""
+    keep, drop = (j, i) if norms[j] > norms[i] * (1.0 + 1e-9) else (i, j)
+    a_keep = acts[:, keep] - means[keep]
+    var = float(a_keep @ a_keep)
+    alpha = float(a_keep @ (acts[:, drop] - means[drop])) / var if var > 0.0 else 0.0
+    beta = float(means[drop] - alpha * means[keep])
+    out_w[:, keep] += alpha * out_w[:, drop]
+    out_b += beta * out_w[:, drop]
+    alive[drop] = False
+    report.opposite_removed.append((i, j))
+    report.kept_last = keep
 
 
 def _rebuild(model: MLP, kept: np.ndarray, out_w: np.ndarray, out_b: np.ndarray) -> None:

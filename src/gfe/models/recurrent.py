@@ -118,6 +118,10 @@ class RNNModel(WindowedModel):
         search["noise"] = FloatDistribution(0.0, 0.2)
         return SearchSpace(search, fixed={"max_epochs": 80, "patience": 8})
 
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"hidden": 6, "chunk_len": 32, "epochs": 2, "max_epochs": 2}
+
 
 @dataclass(kw_only=True, eq=False)
 class SeqLSTMModel(RNNModel):

@@ -66,6 +66,10 @@ class MiniRocketModel(FrameModel):
         self.classifier = classifier
         self.current_frame = bool(current_frame)
 
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"window": 9, "n_kernels": 84}
+
     def _transform(self, wins: np.ndarray) -> np.ndarray:
         feats = np.asarray(self.rocket_.transform(wins), dtype=np.float64)
         if self.current_frame:

@@ -71,6 +71,10 @@ class LogisticRegressionModel(SklearnModel):
 
         return SearchSpace({"C": FloatDistribution(1e-4, 1e2, log=True)})
 
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"max_iter": 200}
+
     def __init__(self, C: float = 1.0, max_iter: int = 2000) -> None:
         check_positive(C, "C", integer=False)
         check_positive(max_iter, "max_iter")
@@ -95,6 +99,10 @@ class ForestModel(SklearnModel):
         self.n_estimators = n_estimators
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
+
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"n_estimators": 10}
 
     def _make(self, seed: int):
         import sklearn.ensemble
@@ -172,6 +180,10 @@ class SkMLPModel(SklearnModel):
         self.learning_rate_init = float(learning_rate_init)
         self.max_iter = max_iter
         self.early_stopping = bool(early_stopping)
+
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"hidden": 8, "max_iter": 20}
 
     def _make(self, seed: int):
         from sklearn.neural_network import MLPClassifier

@@ -126,3 +126,7 @@ class TCNModel(WindowedModel):
             }
         )
         return SearchSpace(search, fixed={"max_epochs": 80, "patience": 8})
+
+    @classmethod
+    def test_params(cls) -> dict:
+        return {"channels": 6, "levels": 2, "chunk_len": 32, "epochs": 2, "max_epochs": 2}
