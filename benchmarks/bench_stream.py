@@ -35,9 +35,9 @@ import numpy as np
 from gfe.data import datapoints_name, load_dataset, resolve_data_dir
 from gfe.data.synthetic import format_datapoints
 from gfe.deploy.bundle import Bundle, load_bundle
-from gfe.deploy.training import train_bundle
 from gfe.deploy.labelling import label_recording, predict_file
 from gfe.deploy.stream import Detector
+from gfe.deploy.training import train_bundle
 
 STREAM_MODELS = ("seq-lstm", "paper-lstm")
 OFFLINE_MODELS = ("paper-lstm", "mlp", "seq-lstm")
