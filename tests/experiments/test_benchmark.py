@@ -140,8 +140,8 @@ def test_a_patience_makes_the_paper_models_early_stop_on_carved_validation(synth
         models=("paper-lstm",), protocols=("chrono",), expressions=("topics",), seeds=(0,),
         model_params={"paper-lstm": {"epochs": 500, "patience": 5}},
     )  # fmt: skip
-    row = run_cell(cfg.cell_spec(synthetic_data, None), Cell("topics", "chrono", 0, "paper-lstm"))["rows"][0]
-    plain_spec = bm.BenchmarkConfig().cell_spec(synthetic_data, None)
+    row = run_cell(cfg.cell_spec(synthetic_data), Cell("topics", "chrono", 0, "paper-lstm"))["rows"][0]
+    plain_spec = bm.BenchmarkConfig().cell_spec(synthetic_data)
     plain = run_cell(plain_spec, Cell("topics", "chrono", 0, "paper-lstm"))["rows"][0]
     assert row["n_val"] > 0 and plain["n_val"] == 0
     assert row["n_train"] + row["n_val"] == plain["n_train"]

@@ -25,6 +25,10 @@ DataDir = Annotated[
     typer.Option("--data-dir", help="Dataset folder (default: $GFE_DATA_DIR, then the download cache)."),
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+Device = Annotated[
+    str,
+    typer.Option("--device", help="Where torch models train: auto (CUDA when there is a GPU), cpu or cuda."),
+]
 Force = Annotated[
     bool, typer.Option("--force", help="Replace an existing run folder (or bundle) of another configuration.")
 ]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gfe import EXPRESSIONS
-from gfe.cli.common import DataDir, console, ensure_data, err_console, notice
+from gfe.cli.common import DataDir, Device, console, ensure_data, err_console, notice
 from gfe.errors import GfeError
 
 Expression = Annotated[
@@ -79,12 +79,14 @@ def train(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing bundle in --out.")] = False,
+    device: Device = "cpu",
     data_dir: DataDir = None,
 ) -> None:
     """Train a model on the dataset and save it as a self-describing bundle."""
     from gfe.data import check_expression
     from gfe.deploy.training import train_bundles
     from gfe.experiments.configs import train_settings
+    from gfe.models.device import resolve_device
 
     if all_ == (expression is not None):
         raise GfeError("give --expression E, or --all for all 9 expressions")
@@ -102,7 +104,7 @@ def train(
     train_bundles(
         ensure_data(data_dir), expressions, model, out, one_folder_each=all_, force=force, report=report,
         signers=signers.split(",") if signers else None, features=features, seed=seed, params=params,
-        threshold=threshold,
+        threshold=threshold, device=resolve_device(device),
     )  # fmt: skip
 
 

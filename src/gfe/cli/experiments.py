@@ -9,10 +9,18 @@ from typing import Annotated
 import typer
 
 from gfe import EXPRESSIONS
-from gfe.cli.common import DataDir, Force, NoProgress, ensure_data, names, notice, print_text, warn
+from gfe.cli.common import DataDir, Device, Force, NoProgress, ensure_data, names, notice, print_text, warn
 from gfe.errors import GfeError
+from gfe.models.device import resolve_device
 
 PREDICTIONS_KEEP = ("first", "all", "none")
+Cluster = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run the cells on a Dask cluster: tcp://SCHEDULER:8786, or local:N to start N local workers.",
+    ),
+]
 Predictions = Annotated[
     str, typer.Option("--predictions", help="Keep per-frame predictions of: first (seed), all, none.")
 ]
@@ -46,36 +54,44 @@ def _run_folder(out: Path | None, kind: str) -> Path:
     return out or Path("runs") / time.strftime(f"{kind}-%Y%m%d-%H%M%S")
 
 
+Expressions = Annotated[str, typer.Option(help="Comma-separated expressions, or 'all'.")]
+Seeds = Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 (shuffle and initialisation).")]
+ReproduceModels = Annotated[str, typer.Option(help="Comma-separated: paper-lstm, mlp, mlp-pruned.")]
+ReproduceProtocols = Annotated[str, typer.Option(help="Comma-separated, e.g. paper, paper-holdout.")]
+BatchSize = Annotated[
+    int | None, typer.Option(min=1, help="Mini-batch size (default: full batch, as the paper).")
+]
+PruneSimilar = Annotated[float, typer.Option(help="Pruning: merge units closer than this angle (°).")]
+PruneOpposite = Annotated[
+    float, typer.Option(help="Pruning: remove pairs further apart than this angle (°).")
+]
+PruneRetrain = Annotated[int, typer.Option(min=0, help="Pruning: retraining epochs afterwards.")]
+ReproduceJobs = Annotated[
+    int, typer.Option(min=1, help="Worker processes (default 1: the paper's runs in order).")
+]
+ReproduceOut = Annotated[
+    Path | None, typer.Option(help="Run folder (default: runs/reproduce-<time>); rerun to resume.")
+]
+
+
 def reproduce(
-    out: Annotated[
-        Path | None, typer.Option(help="Run folder (default: runs/reproduce-<time>); rerun to resume.")
-    ] = None,
-    seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 (shuffle and initialisation).")] = 5,
+    out: ReproduceOut = None,
+    seeds: Seeds = 5,
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs (the paper: 30).")] = 30,
     data_dir: DataDir = None,
-    expressions: Annotated[str, typer.Option(help="Comma-separated expressions, or 'all'.")] = "all",
-    models: Annotated[
-        str, typer.Option(help="Comma-separated: paper-lstm, mlp, mlp-pruned.")
-    ] = "paper-lstm,mlp,mlp-pruned",
-    protocols: Annotated[
-        str, typer.Option(help="Comma-separated, e.g. paper, paper-holdout.")
-    ] = "paper,paper-holdout",
+    expressions: Expressions = "all",
+    models: ReproduceModels = "paper-lstm,mlp,mlp-pruned",
+    protocols: ReproduceProtocols = "paper,paper-holdout",
     lr: Annotated[float, typer.Option(help="Adam learning rate (the paper: 0.0099).")] = 0.0099,
     hidden: Annotated[int, typer.Option(min=1, help="Hidden units (the paper: 105).")] = 105,
-    batch_size: Annotated[
-        int | None, typer.Option(min=1, help="Mini-batch size (default: full batch, as the paper).")
-    ] = None,
-    prune_similar: Annotated[
-        float, typer.Option(help="Pruning: merge units closer than this angle (°).")
-    ] = 15.0,
-    prune_opposite: Annotated[
-        float, typer.Option(help="Pruning: remove pairs further apart than this angle (°).")
-    ] = 165.0,
-    prune_retrain: Annotated[int, typer.Option(min=0, help="Pruning: retraining epochs afterwards.")] = 5,
+    batch_size: BatchSize = None,
+    prune_similar: PruneSimilar = 15.0,
+    prune_opposite: PruneOpposite = 165.0,
+    prune_retrain: PruneRetrain = 5,
     predictions: Predictions = "first",
-    jobs: Annotated[
-        int, typer.Option(min=1, help="Worker processes (default 1: the paper's runs in order).")
-    ] = 1,
+    jobs: ReproduceJobs = 1,
+    cluster: Cluster = None,
+    device: Device = "cpu",
     force: Force = False,
     no_progress: NoProgress = False,
 ) -> None:
@@ -95,40 +111,47 @@ def reproduce(
     )  # fmt: skip
     cfg.check()
     path, out = ensure_data(data_dir), _run_folder(out, "reproduce")
-    run(path, out, cfg, progress=not no_progress, jobs=jobs, force=force)
+    where = {"jobs": jobs, "cluster": cluster, "device": resolve_device(device)}
+    run(path, out, cfg, progress=not no_progress, force=force, **where)
     render_run(out)
     print_text((out / "table3.md").read_text())
     notice(f"run folder: {out}")
 
 
+BenchmarkOut = Annotated[Path | None, typer.Option(help="Run folder; rerun with the same folder to resume.")]
+BenchmarkModels = Annotated[
+    str | None, typer.Option(help=_model_help("Comma-separated models (default: the default grid)"))
+]
+BenchmarkProtocols = Annotated[
+    str | None, typer.Option(help=_protocol_help("Comma-separated protocols (default: all but blocked-cv)"))
+]
+Features = Annotated[str, typer.Option(help=_spec_help())]
+Params = Annotated[
+    list[str] | None, typer.Option("--param", help="Model parameter, e.g. seq-lstm.hidden=128 (repeatable).")
+]
+ConfigFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--config",
+        help="Model config from `gfe tune` (repeatable), run as MODEL@NAME; without --models, only the configs run.",
+    ),
+]
+
+
 def benchmark(
-    out: Annotated[
-        Path | None, typer.Option(help="Run folder; rerun with the same folder to resume.")
-    ] = None,
-    models: Annotated[
-        str | None, typer.Option(help=_model_help("Comma-separated models (default: the default grid)"))
-    ] = None,
-    protocols: Annotated[
-        str | None,
-        typer.Option(help=_protocol_help("Comma-separated protocols (default: all but blocked-cv)")),
-    ] = None,
-    expressions: Annotated[str, typer.Option(help="Comma-separated expressions, or 'all'.")] = "all",
+    out: BenchmarkOut = None,
+    models: BenchmarkModels = None,
+    protocols: BenchmarkProtocols = None,
+    expressions: Expressions = "all",
     seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1.")] = 5,
-    features: Annotated[str, typer.Option(help=_spec_help())] = "clean",
+    features: Features = "clean",
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes (default: 2).")] = 2,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", help="Model parameter, e.g. seq-lstm.hidden=128 (repeatable)."),
-    ] = None,
-    config: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--config",
-            help="Model config from `gfe tune` (repeatable), run as MODEL@NAME; without --models, only the configs run.",
-        ),
-    ] = None,
+    param: Params = None,
+    config: ConfigFiles = None,
     predictions: Predictions = "first",
     data_dir: DataDir = None,
+    cluster: Cluster = None,
+    device: Device = "cpu",
     force: Force = False,
     no_progress: NoProgress = False,
 ) -> None:
@@ -156,7 +179,8 @@ def benchmark(
     )  # fmt: skip
     cfg.check()
     path, out = ensure_data(data_dir), _run_folder(out, "benchmark")
-    run(path, out, cfg, jobs=jobs, progress=not no_progress, force=force)
+    where = {"jobs": jobs, "cluster": cluster, "device": resolve_device(device)}
+    run(path, out, cfg, progress=not no_progress, force=force, **where)
     render_run(out)
     print_text((out / "tables.md").read_text())
     notice(f"run folder: {out}")
@@ -201,6 +225,7 @@ def tune(
     val_fraction: ValFraction = 0.15,
     evaluate: Evaluate = True,
     data_dir: DataDir = None,
+    device: Device = "cpu",
     force: Force = False,
     no_progress: NoProgress = False,
 ) -> None:  # fmt: skip
@@ -217,6 +242,7 @@ def tune(
     cfg = TuneConfig(
         expression=check_expression(expression), model=model, protocol=protocol, trials=trials, features=features,
         seed=seed, eval_seeds=eval_seeds, study=study, jobs=jobs, val_fraction=val_fraction,
+        device=resolve_device(device),
     )  # fmt: skip
     path = ensure_data(data_dir)
     out = out or Path("runs") / "tune" / cfg.study_name

@@ -49,6 +49,7 @@ def train_bundle(
     threshold: float = 0.5,
     val_fraction: float = 0.15,
     progress: Callable[[str], None] | None = None,
+    device: str = "cpu",
 ) -> Bundle:
     """Train ``model`` on every usable frame of the chosen signers' recordings of ``expression``
     and return the bundle (not yet saved: :meth:`Bundle.save`)."""
@@ -56,6 +57,7 @@ def train_bundle(
 
     check_expression(expression)
     est = _checked(model, params, threshold, val_fraction)
+    est.device = device  # the weights come back to the CPU: the bundle does not depend on it
     spec = spec_by_name(features)
     signers = parse_names(list(signers) if signers else None, SIGNERS, "signer")
     recordings = load_dataset(Path(data_dir), [expression], signers)
@@ -72,29 +74,16 @@ def train_bundle(
     est.fit(make_sequences(pool, x, train), seed=seed, val=make_sequences(pool, x, val) if len(val) else None)
     weights = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in est.module_.state_dict().items()}
     delta_scale = est.bundle_inputs()["delta_scale"]
+    n = int(pool.features.shape[1])
     config = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "expression": expression,
-        "model": model,
-        "params": est.get_params(),
-        "model_tags": asdict(est.tags),
-        "causal": bool(est.tags.causal),
-        "n_features": int(pool.features.shape[1]),
-        "n_inputs": int(pool.features.shape[1] * (2 if delta_scale is not None else 1)),
-        "deltas": delta_scale is not None,
-        "delta_scale": delta_scale,
-        "feature_spec": spec.to_dict(),
-        "normalisation": _normalisation(scaler),
-        "threshold": float(threshold),
-        "seed": int(seed),
-        "training": _training_record(
-            Path(data_dir), recordings, pool, signers, train, val, uses_val, val_fraction, est
-        ),
-        "weights": {},
-        "versions": provenance.package_versions(),
-        "created": provenance.timestamp(),
-    }
+        "format": FORMAT, "format_version": FORMAT_VERSION, "expression": expression, "model": model,
+        "params": est.get_params(), "model_tags": asdict(est.tags), "causal": bool(est.tags.causal),
+        "n_features": n, "n_inputs": n * (2 if delta_scale is not None else 1),
+        "deltas": delta_scale is not None, "delta_scale": delta_scale, "feature_spec": spec.to_dict(),
+        "normalisation": _normalisation(scaler), "threshold": float(threshold), "seed": int(seed),
+        "training": _training_record(Path(data_dir), recordings, pool, signers, train, val, uses_val, val_fraction, est),
+        "weights": {}, "versions": provenance.package_versions(), "created": provenance.timestamp(),
+    }  # fmt: skip
     return Bundle(config=config, weights=weights)
 
 

@@ -18,7 +18,7 @@ from gfe import EXPRESSIONS, __version__
 from gfe.errors import GfeError
 from gfe.experiments import provenance
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import CellSpec, LocalExecutor, grid, model_of, run_cells
+from gfe.experiments.runner import CellSpec, grid, make_executor, model_of, run_cells
 from gfe.models import default_grid, make_model
 from gfe.protocols import get_protocol
 
@@ -60,11 +60,11 @@ class BenchmarkConfig:
                 f"parameters given for model(s) {', '.join(unused)}, which this benchmark does not run"
             )
 
-    def cell_spec(self, data_dir: Path, out: Path) -> CellSpec:
+    def cell_spec(self, data_dir: Path, device: str = "cpu") -> CellSpec:
         return CellSpec(
             data_dir=str(data_dir), features=self.features, model_params=self.model_params,
             val_fraction=self.val_fraction, threshold=self.threshold, predictions=self.predictions,
-            seeds=self.seeds, out=None if out is None else str(out),
+            seeds=self.seeds, device=device,
         )  # fmt: skip
 
 
@@ -89,19 +89,29 @@ def benchmark(
     progress: bool = True,
     force: bool = False,
     executor=None,
+    cluster: str | None = None,
+    device: str = "cpu",
 ) -> pd.DataFrame:
     """Run (or resume) the grid into the run folder ``out``: cells.jsonl, results.csv (one row per
     fold, in the configuration's order however cells finished), predictions/ and run.json. Return
-    the results. Markdown tables are rendered from them by :func:`gfe.report.render_run`."""
+    the results. Markdown tables are rendered from them by :func:`gfe.report.render_run`. Cells run
+    on ``jobs`` local processes, on a Dask ``cluster`` (``tcp://…``, ``local:N``) or on a given
+    ``executor``; torch models train on ``device``."""
     cfg.check()
     started, t0 = provenance.timestamp(), time.perf_counter()
     folder = RunFolder(out)
     ident = identity(cfg, data_dir)
     folder.open("benchmark", ident, force=force)
     previous = folder.info()
-    executor = executor or LocalExecutor(jobs or 2)
+    own = executor is None
+    executor = executor or make_executor(cluster, jobs or 2, data_dir, cfg.expressions)
     cells = grid(cfg.expressions, cfg.protocols, cfg.seeds, cfg.models)
-    records = run_cells(cfg.cell_spec(data_dir, out), cells, folder, executor, progress, "benchmark")
+    try:
+        records = run_cells(cfg.cell_spec(data_dir, device), cells, folder, executor, progress, "benchmark")
+        where = executor.describe()
+    finally:
+        if own:
+            executor.close()
     results = pd.DataFrame([r for c in cells for r in records[c.key]["rows"]], columns=list(RESULT_COLUMNS))
     folder.write_csv(RunFolder.RESULTS, results)
     invocations = [
@@ -109,7 +119,7 @@ def benchmark(
         {
             "command": provenance.command_line(), "started": started,
             "seconds": round(time.perf_counter() - t0, 1), "cells_computed": run_cells.computed,
-            "executor": executor.describe(),
+            "executor": where, "device": device,
         },
     ]  # fmt: skip
     folder.finish(

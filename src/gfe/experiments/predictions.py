@@ -66,6 +66,11 @@ def file_name(expression: str, protocol: str, model: str, seed: int) -> str:
     return f"{expression}_{protocol}_{model}_seed{seed}.csv.gz"
 
 
+def concat(tables: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """One cell's fold tables as one table (None when there are none)."""
+    return pd.concat(tables, ignore_index=True) if tables else None
+
+
 def write(run_dir: Path, tables: list[pd.DataFrame]) -> Path | None:
     """Write one cell's fold tables (all the same expression/protocol/model/seed)."""
     if not tables:

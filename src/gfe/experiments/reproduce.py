@@ -20,7 +20,7 @@ from gfe import EXPRESSIONS, __version__
 from gfe.experiments import provenance
 from gfe.experiments.benchmark import data_files_checksums
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import CellSpec, LocalExecutor, grid, run_cells
+from gfe.experiments.runner import CellSpec, grid, make_executor, run_cells
 from gfe.models import make_model
 from gfe.protocols import get_protocol
 
@@ -82,6 +82,8 @@ def reproduce(
     jobs: int = 1,
     force: bool = False,
     executor=None,
+    cluster: str | None = None,
+    device: str = "cpu",
 ) -> Path:
     """Run (or resume) the grid and write the run folder: results.csv, losses.csv, predictions/
     and run.json; return its path. Table 3 and the loss-curve PNGs are rendered from them by
@@ -94,38 +96,38 @@ def reproduce(
     folder.open("reproduce", ident, force=force)
     spec = CellSpec(
         data_dir=str(data_dir), features=cfg.features, model_params=cfg.model_params(), threshold=cfg.threshold,
-        curves=True, predictions=cfg.predictions, seeds=cfg.seeds, out=str(out),
+        curves=True, predictions=cfg.predictions, seeds=cfg.seeds, device=device,
     )  # fmt: skip
     cells = grid(cfg.expressions, cfg.protocols, cfg.seeds, cfg.models)
-    executor = executor or LocalExecutor(jobs)
-    records = run_cells(spec, cells, folder, executor, progress, "reproducing Table 3")
+    own = executor is None
+    executor = executor or make_executor(cluster, jobs, data_dir, cfg.expressions)
+    try:
+        records = run_cells(spec, cells, folder, executor, progress, "reproducing Table 3")
+        where = executor.describe()
+    finally:
+        if own:
+            executor.close()
     results = pd.DataFrame([r for c in cells for r in records[c.key]["rows"]], columns=list(RESULT_COLUMNS))
     folder.write_csv(RunFolder.RESULTS, results)
     losses = pd.DataFrame([r for c in cells for r in records[c.key]["losses"]], columns=list(LOSS_COLUMNS))
     folder.write_csv(RunFolder.LOSSES, losses)
     seconds = [r["fit_seconds"] for c in cells for r in records[c.key]["rows"]]
+    timings = {
+        "total": round(time.perf_counter() - t0, 3),
+        "training_cells": round(sum(seconds), 3),
+        "median_cell": round(float(np.median(seconds)), 4) if seconds else None,
+        "cells_computed": run_cells.computed,
+    }
     folder.finish(
         {
-            "command": provenance.command_line(),
-            "kind": "reproduce",
-            "started": started,
-            "config": cfg.to_dict(),
-            "seeds": list(cfg.seeds),
-            "data_dir": str(data_dir),
-            "data_checksums": checksums,
-            "unusable_frames": _unusable(results),
-            "versions": provenance.package_versions(),
-            "machine": provenance.machine(),
-            "timings_seconds": {
-                "total": round(time.perf_counter() - t0, 3),
-                "training_cells": round(sum(seconds), 3),
-                "median_cell": round(float(np.median(seconds)), 4) if seconds else None,
-                "cells_computed": run_cells.computed,
-            },
-            "executor": executor.describe(),
+            "command": provenance.command_line(), "kind": "reproduce", "started": started,
+            "config": cfg.to_dict(), "seeds": list(cfg.seeds), "data_dir": str(data_dir),
+            "data_checksums": checksums, "unusable_frames": _unusable(results),
+            "versions": provenance.package_versions(), "machine": provenance.machine(),
+            "timings_seconds": timings, "executor": where, "device": device,
             "files": [RunFolder.RESULTS, RunFolder.LOSSES],
         }
-    )
+    )  # fmt: skip
     return out
 
 

@@ -18,7 +18,6 @@ import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -65,7 +64,7 @@ class CellSpec:
     curves: bool = False  # record train and test loss after every epoch (the paper's Figs. 3-4)
     predictions: str = "first"  # keep per-frame predictions of: first seed, all, none
     seeds: tuple[int, ...] = (0,)
-    out: str | None = None  # the run folder (per-frame predictions are written there)
+    device: str = "cpu"  # where torch models train (resolved: "cpu" or "cuda")
 
     def params(self, model: str) -> dict:
         return dict(self.model_params.get(model, {}))
@@ -101,7 +100,8 @@ class _Curves:
         import torch
         from torch import nn
 
-        xt, yt, xs, ys = self.data
+        dev = next(module.parameters()).device
+        xt, yt, xs, ys = (t.to(dev) for t in self.data)
         loss = nn.CrossEntropyLoss()
         with torch.no_grad():
             self.train_loss.append(float(loss(module(xt), yt)))
@@ -112,6 +112,7 @@ def _fit_fold(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold):
     """Train the cell's model on one fold → (model, probabilities of every pool frame, facts)."""
     x = fold.scaled_features(pool)
     model = make_model(model_of(cell.model), **spec.params(cell.model))
+    model.device = spec.device
     if model.uses_validation():
         train, val = carve_validation(pool, fold, spec.val_fraction, cell.seed)
     else:
@@ -133,48 +134,53 @@ def _fit_fold(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold):
 
 
 def run_cell(spec: CellSpec, cell: Cell) -> dict:
-    """Train and score one cell on every fold of its protocol → its record for cells.jsonl:
-    ``{"key", "hash", "rows", "losses"}`` (one row per fold, loss rows when ``spec.curves``)."""
+    """Train and score one cell on every fold of its protocol → its record: ``{"key", "hash",
+    "rows", "losses", "predictions"}`` (one row per fold; loss rows when ``spec.curves``; the
+    per-frame predictions as a DataFrame when the run keeps this seed's, else None — the runner
+    writes them to the run folder and keeps the rest in cells.jsonl)."""
     import torch
 
     torch.set_num_threads(1)
     pool = load_pool(spec.data_dir, cell.expression, spec.features)
     rows, losses, tables = [], [], []
-    keep = spec.out is not None and predictions.wanted(spec.predictions, cell.seed, spec.seeds)
+    keep = predictions.wanted(spec.predictions, cell.seed, spec.seeds)
     for fold in get_protocol(cell.protocol)(pool, cell.seed):
         model, prob, facts = _fit_fold(spec, cell, pool, fold)
-        row = {
-            "expression": cell.expression, "model": cell.model, "protocol": cell.protocol, "fold": fold.name,
-            "seed": cell.seed, "n_train": len(facts["train"]), "n_val": len(facts["val"]),
-            "n_test": len(fold.test), "n_unusable": pool.n_unusable,
-            **binary_metrics(pool.labels[fold.test], prob[fold.test] >= spec.threshold),
-            "hidden_units": getattr(model, "hidden_units_", spec.params(cell.model).get("hidden")),
-            "fit_seconds": round(facts["fit_seconds"], 4),
-        }  # fmt: skip
-        rows.append(row)
+        rows.append(_row(spec, cell, pool, fold, model, prob, facts))
         if facts["curves"] is not None:
-            c = facts["curves"]
-            losses += [
-                {**{k: row[k] for k in ("expression", "model", "protocol", "fold", "seed")},
-                 "epoch": i + 1, "train_loss": tr, "test_loss": te}
-                for i, (tr, te) in enumerate(zip(c.train_loss, c.test_loss, strict=True))
-            ]  # fmt: skip
+            losses += _loss_rows(rows[-1], facts["curves"])
         if keep:
             shown = np.where(pool.usable, prob, np.nan)  # unknown features: no prediction
             tables.append(
                 predictions.frame_table(
-                    pool,
-                    fold,
-                    shown,
-                    model=cell.model,
-                    seed=cell.seed,
-                    train=facts["train"],
-                    val=facts["val"],
+                    pool, fold, shown, model=cell.model, seed=cell.seed, train=facts["train"], val=facts["val"]
                 )
-            )
-    if keep:
-        predictions.write(Path(spec.out), tables)
-    return {"key": cell.key, "hash": spec.cell_hash(cell), "rows": rows, "losses": losses}
+            )  # fmt: skip
+    table = predictions.concat(tables) if keep else None
+    return {
+        "key": cell.key,
+        "hash": spec.cell_hash(cell),
+        "rows": rows,
+        "losses": losses,
+        "predictions": table,
+    }
+
+
+def _row(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold, model, prob: np.ndarray, facts: dict) -> dict:
+    return {
+        "expression": cell.expression, "model": cell.model, "protocol": cell.protocol, "fold": fold.name,
+        "seed": cell.seed, "n_train": len(facts["train"]), "n_val": len(facts["val"]),
+        "n_test": len(fold.test), "n_unusable": pool.n_unusable,
+        **binary_metrics(pool.labels[fold.test], prob[fold.test] >= spec.threshold),
+        "hidden_units": getattr(model, "hidden_units_", spec.params(cell.model).get("hidden")),
+        "fit_seconds": round(facts["fit_seconds"], 4),
+    }  # fmt: skip
+
+
+def _loss_rows(row: dict, curves: _Curves) -> list[dict]:
+    keys = {k: row[k] for k in ("expression", "model", "protocol", "fold", "seed")}
+    pairs = zip(curves.train_loss, curves.test_loss, strict=True)
+    return [{**keys, "epoch": i + 1, "train_loss": tr, "test_loss": te} for i, (tr, te) in enumerate(pairs)]
 
 
 # ------------------------------------------------------------------------------------ executors
@@ -217,6 +223,19 @@ class LocalExecutor:
     def describe(self) -> str:
         return f"{self.jobs} local worker process{'es' * (self.jobs != 1)}"
 
+    def close(self) -> None:
+        """Nothing to release: the pool lives only while cells run."""
+
+
+def make_executor(cluster: str | None, jobs: int, data_dir, expressions):
+    """Where cells run: a Dask cluster (``tcp://…`` or ``local:N``; see
+    :mod:`gfe.experiments.cluster`) when ``cluster`` is given, else ``jobs`` local processes."""
+    if cluster:
+        from gfe.experiments.cluster import DaskExecutor
+
+        return DaskExecutor(cluster, data_dir, expressions)
+    return LocalExecutor(jobs)
+
 
 def run_cells(
     spec: CellSpec,
@@ -242,6 +261,9 @@ def run_cells(
     with progress_bar(progress) as bar, folder.cell_sink() as sink:
         task = bar.add_task(f"{label} ({len(cells) - len(todo)} already done)", total=len(todo))
         for record in executor.map_unordered(run_cell, [(spec, c) for c in todo]):
+            table = record.pop("predictions", None)
+            if table is not None:  # first the predictions, then the cell: a cell on record has its file
+                predictions.write(folder.path, [table])
             sink(record)
             done[record["key"]] = record
             if on_record is not None:

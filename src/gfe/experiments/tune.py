@@ -111,6 +111,7 @@ class TuneConfig:
     eval_seeds: int = 5
     study: str | None = None
     jobs: int = 1  # local worker processes sharing the study
+    device: str = "cpu"  # where the trials' torch models train (not part of the study's identity)
 
     @property
     def study_name(self) -> str:
@@ -355,6 +356,7 @@ def make_objective(folds: list[_FoldData], cfg: TuneConfig) -> Callable:
         scores, best_epochs = [], []
         for k, fd in enumerate(folds):
             est = make_model(cfg.model, **params)
+            est.device = cfg.device
             est.fit(fd.train, seed=cfg.seed, val=fd.val, monitor=_reporter(trial, k))
             prob = np.empty(len(fd.pool.labels))
             for idx, p in zip(fd.runs, est.predict_proba(fd.blind), strict=True):
@@ -493,6 +495,7 @@ def evaluate(
     spec = CellSpec(
         data_dir=str(data_dir), features=cfg.features, val_fraction=cfg.val_fraction, threshold=cfg.threshold,
         model_params={label: configs[name] for label, name in labels.items()}, predictions="none",
+        device=cfg.device,
     )  # fmt: skip
     cells = [Cell(cfg.expression, cfg.protocol, s, label) for label in labels for s in range(cfg.eval_seeds)]
     records = run_cells(spec, cells, folder, LocalExecutor(1), progress, "test F1 (touched once)")
@@ -509,7 +512,7 @@ def tune_identity(cfg: TuneConfig, storage: str, data_dir: Path) -> dict:
     may raise to extend the study), the storage, the data and gfe's version."""
     from gfe.experiments.benchmark import data_files_checksums
 
-    task = {k: v for k, v in cfg.to_dict().items() if k not in ("trials", "jobs")}
+    task = {k: v for k, v in cfg.to_dict().items() if k not in ("trials", "jobs", "device")}
     return {
         "task": task, "space": space_signature(cfg.model), "storage": _display_url(storage),
         "data": data_files_checksums(data_dir, [cfg.expression]), "gfe": __version__,

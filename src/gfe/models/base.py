@@ -73,6 +73,9 @@ class Model:
     tags: ClassVar[Tags]
     _params: ClassVar[tuple[str, ...]] = ()
     _registry: ClassVar[dict[str, type[Model]]] = {}
+    # Where torch models train ("cpu", "cuda", "cuda:N"; see gfe.models.device). Not a parameter:
+    # results and bundles do not depend on it (weights always come back to the CPU).
+    device: str = "cpu"
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -111,7 +111,9 @@ class PaperNetModel(FrameModel):
         xv = yv = None
         if val is not None and self.patience is not None:  # early stopping needs both
             xv, yv = validation_frames(val, n, self.name)
-        result = fit(lambda: self.build_module(n), x, y, self._train_config(), seed, xv, yv, monitor)
+        result = fit(
+            lambda: self.build_module(n), x, y, self._train_config(), seed, xv, yv, monitor, self.device
+        )
         self._fitted(result, n)
         return self
 
@@ -231,7 +233,7 @@ class PrunedMLPModel(MLPModel):
         result = FitResult(net)
         if self.retrain_epochs:
             retrain = replace(self._train_config(), epochs=self.retrain_epochs, patience=None)
-            result = fit(lambda: net, x, y, retrain, seed, monitor=monitor)
+            result = fit(lambda: net, x, y, retrain, seed, monitor=monitor, device=self.device)
         self._fitted(result, x.shape[1])
         self.hidden_units_ = report.hidden_after
         self.prune_report_ = report

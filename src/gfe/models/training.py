@@ -59,6 +59,7 @@ def fit(
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     monitor: Callable[[int, nn.Module, dict], None] | None = None,
+    device: str = "cpu",
 ) -> FitResult:
     """Train a fresh model with cross-entropy; record the training loss of every epoch.
 
@@ -69,10 +70,10 @@ def fit(
     reports and prunes there); nothing it computes reaches training.
     """
     seed_everything(seed)
-    model = make_model()
-    xt, yt = _tensor(x_train), _tensor(y_train, torch.long)
-    xval = _tensor(x_val) if x_val is not None and len(x_val) else None
-    yval = _tensor(y_val, torch.long) if xval is not None else None
+    model = make_model().to(device)
+    xt, yt = _tensor(x_train).to(device), _tensor(y_train, torch.long).to(device)
+    xval = _tensor(x_val).to(device) if x_val is not None and len(x_val) else None
+    yval = _tensor(y_val, torch.long).to(device) if xval is not None else None
     if cfg.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     opt = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -88,7 +89,7 @@ def fit(
             with torch.no_grad():
                 logits = model(xval)
                 result.val_loss.append(float(loss_fn(logits, yval)))
-                result.val_f1.append(f1(y_val, logits.argmax(-1).numpy()))
+                result.val_f1.append(f1(y_val, logits.argmax(-1).cpu().numpy()))
         if monitor is not None:
             monitor(epoch, model, history)
         if stopper is not None and stopper.update(epoch, result.val_loss[-1], model):
@@ -96,7 +97,7 @@ def fit(
     if stopper is not None and stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
         result.best_epoch = stopper.best_epoch
-    model.eval()
+    model.cpu().eval()
     return result
 
 
@@ -107,7 +108,7 @@ def _epoch(model, opt, loss_fn, xt, yt, batch_size: int | None, gen) -> float:
     if batch_size is None or batch_size >= n:
         batches = [slice(None)]
     else:
-        perm = torch.randperm(n, generator=gen)
+        perm = torch.randperm(n, generator=gen).to(xt.device)
         batches = [perm[i : i + batch_size] for i in range(0, n, batch_size)]
     seen = 0.0
     for b in batches:

@@ -271,14 +271,15 @@ class WindowedModel(Model):
 
     def _train_epoch(self, module, opt, windows, weight, gen) -> float:
         xw, yw, mw, lens = windows
+        dev = self.device
         module.train()
         total, norm = 0.0, 0.0
         for idx in torch.randperm(len(xw), generator=gen).split(self.batch_size):
             xb = xw[idx]
-            if self.noise > 0:
+            if self.noise > 0:  # drawn on the CPU generator whatever the device: the same noise
                 xb = xb + self.noise * torch.randn(xb.shape, generator=gen)
-            logits, _ = module(xb, lengths=lens[idx])
-            s, w = masked_ce(logits, yw[idx], mw[idx], weight)
+            logits, _ = module(xb.to(dev), lengths=lens[idx])
+            s, w = masked_ce(logits, yw[idx].to(dev), mw[idx].to(dev), weight)
             if float(w) == 0:  # only possible with a zero class weight
                 continue
             loss = s / w
@@ -294,11 +295,12 @@ class WindowedModel(Model):
     def _validate(module, val_data, weight) -> tuple[float, float]:
         """(loss, F1) of the validation frames, whole recordings at once as at prediction time."""
         module.eval()
+        dev = next(module.parameters()).device
         with torch.no_grad():
             vs, vw, preds, truths = 0.0, 0.0, [], []
             for xv, yv, mv in val_data:
-                logits = module(xv)[0]
-                s, w = masked_ce(logits, yv, mv, weight)
+                logits = module(xv.to(dev))[0].cpu()
+                s, w = masked_ce(logits, yv, mv, None if weight is None else weight.cpu())
                 vs, vw = vs + float(s), vw + float(w)
                 preds.append(logits.argmax(-1)[mv].numpy())
                 truths.append(yv[mv].numpy())
@@ -317,7 +319,8 @@ class WindowedModel(Model):
         n_epochs = self.max_epochs if val_data else self.epochs
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        module = self.build_module(windows[0].shape[2])
+        module = self.build_module(windows[0].shape[2]).to(self.device)
+        weight = None if weight is None else weight.to(self.device)
         opt = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         history = {"train_loss": [], "val_loss": [], "val_f1": [], "best_epoch": None, "stopped_early": False}
         best_loss, best_state, since_best = float("inf"), None, 0
@@ -344,7 +347,7 @@ class WindowedModel(Model):
             module.load_state_dict(best_state)
         else:
             history["best_epoch"] = len(history["train_loss"])
-        module.eval()
+        module.cpu().eval()
         history.update(
             epochs_run=len(history["train_loss"]), n_windows=len(windows[0]), n_learnable_frames=n_learn,
             fit_seconds=time.perf_counter() - t0,
