@@ -54,6 +54,19 @@ def _run_folder(out: Path | None, kind: str) -> Path:
     return out or Path("runs") / time.strftime(f"{kind}-%Y%m%d-%H%M%S")
 
 
+def _run_and_show(
+    run, cfg, data_dir: Path | None, out: Path, where: dict, no_progress: bool, table: str
+) -> None:
+    """Check the config, run the experiment into ``out``, render the folder, print its main table."""
+    from gfe.report import render_run
+
+    cfg.check()
+    run(ensure_data(data_dir), out, cfg, progress=not no_progress, **where)
+    render_run(out)
+    print_text((out / table).read_text())
+    notice(f"run folder: {out}")
+
+
 Expressions = Annotated[str, typer.Option(help="Comma-separated expressions, or 'all'.")]
 Seeds = Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 (shuffle and initialisation).")]
 ReproduceModels = Annotated[str, typer.Option(help="Comma-separated: paper-lstm, mlp, mlp-pruned.")]
@@ -99,7 +112,6 @@ def reproduce(
     from gfe.experiments import ReproduceConfig
     from gfe.experiments.reproduce import reproduce as run
     from gfe.protocols import PROTOCOLS
-    from gfe.report import render_run
 
     cfg = ReproduceConfig(
         expressions=names(expressions, EXPRESSIONS, "expression"),
@@ -109,13 +121,8 @@ def reproduce(
         prune_similar_deg=prune_similar, prune_opposite_deg=prune_opposite, prune_retrain_epochs=prune_retrain,
         predictions=_keep(predictions),
     )  # fmt: skip
-    cfg.check()
-    path, out = ensure_data(data_dir), _run_folder(out, "reproduce")
-    where = {"jobs": jobs, "cluster": cluster, "device": resolve_device(device)}
-    run(path, out, cfg, progress=not no_progress, force=force, **where)
-    render_run(out)
-    print_text((out / "table3.md").read_text())
-    notice(f"run folder: {out}")
+    where = {"jobs": jobs, "cluster": cluster, "device": resolve_device(device), "force": force}
+    _run_and_show(run, cfg, data_dir, _run_folder(out, "reproduce"), where, no_progress, "table3.md")
 
 
 BenchmarkOut = Annotated[Path | None, typer.Option(help="Run folder; rerun with the same folder to resume.")]
@@ -163,7 +170,6 @@ def benchmark(
     from gfe.features import spec_by_name
     from gfe.models import default_grid, model_names
     from gfe.protocols import PROTOCOLS
-    from gfe.report import render_run
 
     spec_by_name(features)
     entries, sources, warnings = merge_configs(config or [], param or [], features)
@@ -177,13 +183,8 @@ def benchmark(
         model_params={e: p for e, p in entries.items() if e in grid}, predictions=_keep(predictions),
         model_sources=sources,
     )  # fmt: skip
-    cfg.check()
-    path, out = ensure_data(data_dir), _run_folder(out, "benchmark")
-    where = {"jobs": jobs, "cluster": cluster, "device": resolve_device(device)}
-    run(path, out, cfg, progress=not no_progress, force=force, **where)
-    render_run(out)
-    print_text((out / "tables.md").read_text())
-    notice(f"run folder: {out}")
+    where = {"jobs": jobs, "cluster": cluster, "device": resolve_device(device), "force": force}
+    _run_and_show(run, cfg, data_dir, _run_folder(out, "benchmark"), where, no_progress, "tables.md")
 
 
 Storage = Annotated[

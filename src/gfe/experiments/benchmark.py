@@ -18,7 +18,7 @@ from gfe import EXPRESSIONS, __version__
 from gfe.errors import GfeError
 from gfe.experiments import provenance
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import CellSpec, grid, make_executor, model_of, run_cells
+from gfe.experiments.runner import CellSpec, grid, model_of, run_cells, run_grid
 from gfe.models import default_grid, make_model
 from gfe.protocols import get_protocol
 
@@ -103,15 +103,11 @@ def benchmark(
     ident = identity(cfg, data_dir)
     folder.open("benchmark", ident, force=force)
     previous = folder.info()
-    own = executor is None
-    executor = executor or make_executor(cluster, jobs or 2, data_dir, cfg.expressions)
     cells = grid(cfg.expressions, cfg.protocols, cfg.seeds, cfg.models)
-    try:
-        records = run_cells(cfg.cell_spec(data_dir, device), cells, folder, executor, progress, "benchmark")
-        where = executor.describe()
-    finally:
-        if own:
-            executor.close()
+    records, where = run_grid(
+        cfg.cell_spec(data_dir, device), cells, folder, executor=executor, cluster=cluster, jobs=jobs or 2,
+        progress=progress, label="benchmark",
+    )  # fmt: skip
     results = pd.DataFrame([r for c in cells for r in records[c.key]["rows"]], columns=list(RESULT_COLUMNS))
     folder.write_csv(RunFolder.RESULTS, results)
     invocations = [

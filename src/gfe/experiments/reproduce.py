@@ -20,7 +20,7 @@ from gfe import EXPRESSIONS, __version__
 from gfe.experiments import provenance
 from gfe.experiments.benchmark import data_files_checksums
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import CellSpec, grid, make_executor, run_cells
+from gfe.experiments.runner import CellSpec, grid, run_cells, run_grid
 from gfe.models import make_model
 from gfe.protocols import get_protocol
 
@@ -99,14 +99,10 @@ def reproduce(
         curves=True, predictions=cfg.predictions, seeds=cfg.seeds, device=device,
     )  # fmt: skip
     cells = grid(cfg.expressions, cfg.protocols, cfg.seeds, cfg.models)
-    own = executor is None
-    executor = executor or make_executor(cluster, jobs, data_dir, cfg.expressions)
-    try:
-        records = run_cells(spec, cells, folder, executor, progress, "reproducing Table 3")
-        where = executor.describe()
-    finally:
-        if own:
-            executor.close()
+    records, where = run_grid(
+        spec, cells, folder, executor=executor, cluster=cluster, jobs=jobs, progress=progress,
+        label="reproducing Table 3",
+    )  # fmt: skip
     results = pd.DataFrame([r for c in cells for r in records[c.key]["rows"]], columns=list(RESULT_COLUMNS))
     folder.write_csv(RunFolder.RESULTS, results)
     losses = pd.DataFrame([r for c in cells for r in records[c.key]["losses"]], columns=list(LOSS_COLUMNS))

@@ -277,3 +277,27 @@ def run_cells(
 
 def spec_dict(spec: CellSpec) -> dict:
     return asdict(spec)
+
+
+def run_grid(
+    spec: CellSpec,
+    cells: list[Cell],
+    folder: RunFolder,
+    *,
+    executor=None,
+    cluster: str | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+    label: str = "cells",
+) -> tuple[dict[str, dict], str]:
+    """:func:`run_cells` on ``executor``, or on one made here (a Dask ``cluster`` or ``jobs`` local
+    processes) and closed afterwards → (records, a description of where the cells ran)."""
+    own = executor is None
+    expressions = list(dict.fromkeys(c.expression for c in cells))
+    executor = executor or make_executor(cluster, jobs, spec.data_dir, expressions)
+    try:
+        records = run_cells(spec, cells, folder, executor, progress, label)
+        return records, executor.describe()
+    finally:
+        if own:
+            executor.close()

@@ -116,9 +116,14 @@ class Model:
         seed: int,
         val: list[Sequence] | None = None,
         monitor: Monitor | None = None,
-    ) -> Model:  # pragma: no cover - abstract
+    ) -> Model:
         """Learn from the frames with ``y != HIDDEN``. ``val`` (same recordings, other frames
-        labelled) may drive early stopping; it is carved from training frames only."""
+        labelled) may drive early stopping; it is carved from training frames only. ``monitor``
+        is called after each training epoch (models trained by epochs). Returns the model."""
+        self._fit(train, seed, val, monitor)
+        return self
+
+    def _fit(self, train: list[Sequence], seed: int, val, monitor) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def predict_proba(self, seqs: list[Sequence]) -> list[np.ndarray]:  # pragma: no cover - abstract

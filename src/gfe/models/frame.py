@@ -19,7 +19,6 @@ import numpy as np
 from gfe.errors import GfeError
 from gfe.models.base import (
     FrameModel,
-    Monitor,
     SearchSpace,
     Tags,
     check_positive,
@@ -97,13 +96,7 @@ class PaperNetModel(FrameModel):
             patience=self.patience,
         )  # fmt: skip
 
-    def fit(
-        self,
-        train: list[Sequence],
-        seed: int,
-        val: list[Sequence] | None = None,
-        monitor: Monitor | None = None,
-    ) -> PaperNetModel:
+    def _fit(self, train: list[Sequence], seed: int, val, monitor) -> None:
         from gfe.models.training import fit
 
         x, y = training_frames(train, self.name)
@@ -115,7 +108,6 @@ class PaperNetModel(FrameModel):
             lambda: self.build_module(n), x, y, self._train_config(), seed, xv, yv, monitor, self.device
         )
         self._fitted(result, n)
-        return self
 
     def _fitted(self, result, n_features: int) -> None:
         self.module_ = result.model
@@ -215,18 +207,12 @@ class PrunedMLPModel(MLPModel):
     def test_params(cls) -> dict:
         return {"hidden": 8, "epochs": 5, "retrain_epochs": 2}
 
-    def fit(
-        self,
-        train: list[Sequence],
-        seed: int,
-        val: list[Sequence] | None = None,
-        monitor: Monitor | None = None,
-    ) -> PrunedMLPModel:
+    def _fit(self, train: list[Sequence], seed: int, val, monitor) -> None:
         """Train the MLP (no monitor), prune it, then retrain; ``monitor`` sees the retraining."""
         from gfe.models.pruning import prune_distinctiveness
         from gfe.models.training import FitResult, fit
 
-        super().fit(train, seed, val)
+        super()._fit(train, seed, val, None)
         x, y = training_frames(train, self.name)
         net = copy.deepcopy(self.module_)
         report = prune_distinctiveness(net, x, similar_deg=self.similar_deg, opposite_deg=self.opposite_deg)
@@ -237,4 +223,3 @@ class PrunedMLPModel(MLPModel):
         self._fitted(result, x.shape[1])
         self.hidden_units_ = report.hidden_after
         self.prune_report_ = report
-        return self

@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 
 from gfe.errors import GfeError
-from gfe.models.base import FrameModel, Monitor, Tags, check_positive, frame_inputs, training_frames
+from gfe.models.base import FrameModel, Tags, check_positive, frame_inputs, training_frames
 from gfe.models.sklearn import sk_seed
 from gfe.protocols import Sequence
 
@@ -85,13 +85,7 @@ class MiniRocketModel(FrameModel):
             parts.append(w[s.train_mask] if learnable else w)
         return np.concatenate(parts)
 
-    def fit(
-        self,
-        train: list[Sequence],
-        seed: int,
-        val: list[Sequence] | None = None,
-        monitor: Monitor | None = None,
-    ) -> MiniRocketModel:
+    def _fit(self, train: list[Sequence], seed: int, val, monitor) -> None:
         try:
             from aeon.transformations.collection.convolution_based import MiniRocket
         except ImportError:
@@ -111,7 +105,6 @@ class MiniRocketModel(FrameModel):
             clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
         self.model_ = clf.fit(feats, y)
         self.n_features_ = x.shape[1]
-        return self
 
     def _sequence_proba(self, seq: Sequence, n_features: int) -> np.ndarray:
         frame_inputs(seq, n_features, self.name)  # shape check

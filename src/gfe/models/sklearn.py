@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from gfe.errors import GfeError
-from gfe.models.base import FrameModel, Monitor, SearchSpace, Tags, check_positive, training_frames
+from gfe.models.base import FrameModel, SearchSpace, Tags, check_positive, training_frames
 from gfe.protocols import Sequence
 
 
@@ -28,13 +28,7 @@ class SklearnModel(FrameModel):
     def _make(self, seed: int):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def fit(
-        self,
-        train: list[Sequence],
-        seed: int,
-        val: list[Sequence] | None = None,
-        monitor: Monitor | None = None,
-    ) -> SklearnModel:
+    def _fit(self, train: list[Sequence], seed: int, val, monitor) -> None:
         """Learn from the learnable frames of ``train``; ``val`` is ignored (no early stopping)."""
         from sklearn.exceptions import ConvergenceWarning
 
@@ -50,7 +44,6 @@ class SklearnModel(FrameModel):
         self.model_ = clf
         self._col = int(np.flatnonzero(clf.classes_ == 1)[0])
         self.n_features_ = x.shape[1]
-        return self
 
     def _proba(self, x: np.ndarray) -> np.ndarray:
         return self.model_.predict_proba(x)[:, self._col]

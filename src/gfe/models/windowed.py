@@ -48,7 +48,7 @@ from torch import nn
 
 from gfe.errors import GfeError
 from gfe.metrics import f1
-from gfe.models.base import Model, Monitor
+from gfe.models.base import Model
 from gfe.protocols import HIDDEN, Sequence
 
 
@@ -306,13 +306,7 @@ class WindowedModel(Model):
                 truths.append(yv[mv].numpy())
         return vs / max(vw, 1e-12), f1(np.concatenate(truths), np.concatenate(preds))
 
-    def fit(
-        self,
-        train: list[Sequence],
-        seed: int,
-        val: list[Sequence] | None = None,
-        monitor: Monitor | None = None,
-    ) -> WindowedModel:
+    def _fit(self, train: list[Sequence], seed: int, val, monitor) -> None:
         t0 = time.perf_counter()
         windows, weight, n_learn = self._prepare(train)
         val_data = self._val_batches(val or [])
@@ -353,7 +347,6 @@ class WindowedModel(Model):
             fit_seconds=time.perf_counter() - t0,
         )  # fmt: skip
         self.history_, self.module_ = history, module
-        return self
 
     def predict_proba(self, seqs: list[Sequence]) -> list[np.ndarray]:
         if self.module_ is None:
