@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import ClassVar
 
@@ -16,6 +17,7 @@ from gfe.experiments import benchmark as bm
 from gfe.experiments import runner as runner_module
 from gfe.experiments.runner import Cell, CellSpec, run_cell
 from gfe.features import CLEAN
+from gfe.models import Tags
 from gfe.protocols import HIDDEN, PROTOCOLS, Sequence, carve_validation, load_pool, make_pool
 
 
@@ -23,6 +25,7 @@ class Spy:
     """A model that records everything it is shown and predicts from feature 0."""
 
     name = "spy"
+    tags = Tags(label="spy", colour="k")
     seen: ClassVar[list] = []
     validation = False
 
@@ -46,7 +49,7 @@ def test_no_estimator_ever_sees_a_test_label(monkeypatch, synthetic_data, protoc
     monkeypatch.setattr(runner_module, "make_model", lambda name, **kw: Spy())
     Spy.seen, Spy.validation = [], uses_val
     load_pool.cache_clear()
-    spec = CellSpec(data_dir=str(synthetic_data))
+    spec = CellSpec(data_dir=str(synthetic_data), decisions="validation" if uses_val else "threshold")
     rows = run_cell(spec, Cell("topics", protocol, 0, "spy"))["rows"]
     pool = load_pool(str(synthetic_data), "topics", spec.features)
     folds = PROTOCOLS[protocol](pool, 0)
@@ -145,3 +148,29 @@ def test_a_patience_makes_the_paper_models_early_stop_on_carved_validation(synth
     plain = run_cell(plain_spec, Cell("topics", "chrono", 0, "paper-lstm"))["rows"][0]
     assert row["n_val"] > 0 and plain["n_val"] == 0
     assert row["n_train"] + row["n_val"] == plain["n_train"]
+
+
+@pytest.mark.parametrize("protocol", ["chrono", "cross-signer", "paper"])
+def test_decisions_chosen_on_validation_never_read_a_test_label(synthetic_data, protocol):
+    """The post-processing rule and the training are the same whatever the test labels are."""
+    from gfe.experiments.scoring import fold_decisions
+
+    pool = load_pool(str(synthetic_data), "topics", "clean")
+    (fold, *_) = PROTOCOLS[protocol](pool, 0)
+    _, val = carve_validation(pool, fold, 0.15, 0)
+    prob = np.clip(0.5 + 0.3 * np.sin(np.arange(len(pool)) / 7.0), 0, 1)
+    labels, rule = fold_decisions(pool, fold, prob, val, "validation", True, 0.5)
+    flipped = dataclasses.replace(
+        pool, labels=np.where(np.isin(np.arange(len(pool)), fold.test), 1 - pool.labels, pool.labels)
+    )
+    labels2, rule2 = fold_decisions(flipped, fold, prob, val, "validation", True, 0.5)
+    assert rule == rule2 and (labels == labels2).all()
+
+
+def test_event_scores_are_in_every_row(synthetic_data):
+    spec = CellSpec(data_dir=str(synthetic_data), decisions="validation")
+    rows = run_cell(spec, Cell("topics", "chrono", 0, "logreg"))["rows"]
+    row = rows[0]
+    assert 0 <= row["event_f1"] <= 1 and row["n_events"] > 0 and row["decision"].startswith("on ")
+    paper = run_cell(spec, Cell("topics", "paper", 0, "logreg"))["rows"][0]
+    assert np.isnan(paper["event_f1"])  # a shuffled split has no stretches of test frames

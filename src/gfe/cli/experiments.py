@@ -136,6 +136,14 @@ Features = Annotated[str, typer.Option(help=_spec_help())]
 Params = Annotated[
     list[str] | None, typer.Option("--param", help="Model parameter, e.g. seq-lstm.hidden=128 (repeatable).")
 ]
+Decisions = Annotated[
+    str,
+    typer.Option(
+        "--decisions",
+        help="threshold (the probability ≥ 0.5), or validation: smoothing, hysteresis and minimum "
+        "segment length chosen on the validation part of the training frames.",
+    ),
+]
 ConfigFiles = Annotated[
     list[Path] | None,
     typer.Option(
@@ -156,6 +164,7 @@ def benchmark(
     param: Params = None,
     config: ConfigFiles = None,
     predictions: Predictions = "first",
+    decisions: Decisions = "threshold",
     data_dir: DataDir = None,
     cluster: Cluster = None,
     device: Device = "cpu",
@@ -181,7 +190,7 @@ def benchmark(
         models=grid, protocols=names(protocols, PROTOCOLS, "protocol") or DEFAULT_PROTOCOLS,
         expressions=names(expressions, EXPRESSIONS, "expression"), seeds=tuple(range(seeds)), features=features,
         model_params={e: p for e, p in entries.items() if e in grid}, predictions=_keep(predictions),
-        model_sources=sources,
+        model_sources=sources, decisions=decisions,
     )  # fmt: skip
     where = {"jobs": jobs, "cluster": cluster, "device": resolve_device(device), "force": force}
     _run_and_show(run, cfg, data_dir, _run_folder(out, "benchmark"), where, no_progress, "tables.md")

@@ -19,13 +19,14 @@ from gfe.errors import GfeError
 from gfe.experiments import provenance
 from gfe.experiments.runfolder import RunFolder
 from gfe.experiments.runner import CellSpec, grid, model_of, run_cells, run_grid
+from gfe.experiments.scoring import DECISIONS, EVENT_COLUMNS
 from gfe.models import default_grid, make_model
 from gfe.protocols import get_protocol
 
 DEFAULT_PROTOCOLS = ("paper", "paper-holdout", "chrono", "cross-signer", "cross-signer-calibrated")
 RESULT_COLUMNS = (
     "expression", "model", "protocol", "fold", "seed", "n_train", "n_val", "n_test",
-    "f1", "precision", "recall", "accuracy", "tn", "fp", "fn", "tp", "fit_seconds",
+    "f1", "precision", "recall", "accuracy", "tn", "fp", "fn", "tp", *EVENT_COLUMNS, "decision", "fit_seconds",
 )  # fmt: skip
 
 
@@ -40,6 +41,7 @@ class BenchmarkConfig:
     threshold: float = 0.5
     model_params: dict[str, dict] = field(default_factory=dict)
     predictions: str = "first"  # keep per-frame predictions of: first seed, all, none
+    decisions: str = "threshold"  # or "validation": post-processing chosen on validation frames
     model_sources: dict[str, str] = field(default_factory=dict)  # model → config file it came from
 
     def to_dict(self) -> dict:
@@ -54,6 +56,8 @@ class BenchmarkConfig:
         for p in self.protocols:
             get_protocol(p)
         spec_by_name(self.features)
+        if self.decisions not in DECISIONS:
+            raise GfeError(f"--decisions {self.decisions!r}: choose one of {', '.join(DECISIONS)}")
         unused = sorted(set(self.model_params) - set(self.models))
         if unused:
             raise GfeError(
@@ -64,7 +68,7 @@ class BenchmarkConfig:
         return CellSpec(
             data_dir=str(data_dir), features=self.features, model_params=self.model_params,
             val_fraction=self.val_fraction, threshold=self.threshold, predictions=self.predictions,
-            seeds=self.seeds, device=device,
+            seeds=self.seeds, device=device, decisions=self.decisions,
         )  # fmt: skip
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from gfe.errors import GfeError
 from gfe.experiments import predictions
 from gfe.experiments.runfolder import RunFolder, identity_hash
-from gfe.metrics import binary_metrics
+from gfe.experiments.scoring import fold_decisions, fold_scores
 from gfe.models import make_model
 from gfe.protocols import Fold, Pool, carve_validation, get_protocol, load_pool, make_sequences, signer_runs
 
@@ -65,6 +65,7 @@ class CellSpec:
     predictions: str = "first"  # keep per-frame predictions of: first seed, all, none
     seeds: tuple[int, ...] = (0,)
     device: str = "cpu"  # where torch models train (resolved: "cpu" or "cuda")
+    decisions: str = "threshold"  # or "validation": post-processing chosen on validation frames
 
     def params(self, model: str) -> dict:
         return dict(self.model_params.get(model, {}))
@@ -73,7 +74,7 @@ class CellSpec:
         """What changes a cell's result besides its key: spec and model parameters."""
         return identity_hash(
             {"features": self.features, "val_fraction": self.val_fraction, "threshold": self.threshold,
-             "params": self.params(cell.model), "curves": self.curves}
+             "params": self.params(cell.model), "curves": self.curves, "decisions": self.decisions}
         )  # fmt: skip
 
 
@@ -113,7 +114,7 @@ def _fit_fold(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold):
     x = fold.scaled_features(pool)
     model = make_model(model_of(cell.model), **spec.params(cell.model))
     model.device = spec.device
-    if model.uses_validation():
+    if model.uses_validation() or spec.decisions == "validation":
         train, val = carve_validation(pool, fold, spec.val_fraction, cell.seed)
     else:
         train, val = fold.train, np.array([], dtype=int)
@@ -130,7 +131,16 @@ def _fit_fold(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold):
     blind = make_sequences(pool, x, np.array([], dtype=int))  # features only: every label hidden
     for idx, p in zip(signer_runs(pool).values(), model.predict_proba(blind), strict=True):
         prob[idx] = p
-    return model, prob, {"train": train, "val": val, "fit_seconds": fit_s, "curves": curves}
+    labels, rule = fold_decisions(pool, fold, prob, val, spec.decisions, model.tags.causal, spec.threshold)
+    facts = {
+        "train": train,
+        "val": val,
+        "fit_seconds": fit_s,
+        "curves": curves,
+        "labels": labels,
+        "rule": rule,
+    }
+    return model, prob, facts
 
 
 def run_cell(spec: CellSpec, cell: Cell) -> dict:
@@ -170,10 +180,9 @@ def _row(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold, model, prob: np.nda
     return {
         "expression": cell.expression, "model": cell.model, "protocol": cell.protocol, "fold": fold.name,
         "seed": cell.seed, "n_train": len(facts["train"]), "n_val": len(facts["val"]),
-        "n_test": len(fold.test), "n_unusable": pool.n_unusable,
-        **binary_metrics(pool.labels[fold.test], prob[fold.test] >= spec.threshold),
+        "n_test": len(fold.test), "n_unusable": pool.n_unusable, **fold_scores(pool, fold, facts["labels"]),
         "hidden_units": getattr(model, "hidden_units_", spec.params(cell.model).get("hidden")),
-        "fit_seconds": round(facts["fit_seconds"], 4),
+        "decision": facts["rule"].describe(), "fit_seconds": round(facts["fit_seconds"], 4),
     }  # fmt: skip
 
 

@@ -305,7 +305,7 @@ def _winloss_table(results: pd.DataFrame, protocol: str) -> list:
 
 
 def benchmark_section(runs: list[Run]) -> Section | None:
-    from gfe.report.tables import benchmark_table, folds_table
+    from gfe.report.tables import EVENTS_NOTE, benchmark_table, events_table, folds_table, has_events
 
     runs = [r for r in runs if r.kind == "benchmark" and r.results is not None]
     if not runs:
@@ -319,6 +319,8 @@ def benchmark_section(runs: list[Run]) -> Section | None:
         for protocol in _protocols(run.results):
             blocks.append(Heading(f"protocol `{protocol}`", level))
             blocks.append(benchmark_table(run.results, protocol))
+            if has_events(run.results, protocol):
+                blocks += [Paragraph(EVENTS_NOTE), events_table(run.results, protocol)]
             if run.results[run.results["protocol"] == protocol]["fold"].nunique() > 1:
                 blocks.append(Paragraph(f"Per fold (`{protocol}`), mean F1 over expressions and seeds:"))
                 blocks.append(folds_table(run.results, protocol))

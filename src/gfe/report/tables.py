@@ -94,14 +94,23 @@ def recordings_table(summaries: list[dict]) -> Table:
 
 
 # ------------------------------------------------------------------------------ benchmark tables
-def seed_scores(results: pd.DataFrame) -> pd.DataFrame:
-    """F1 per protocol, model, expression and seed (mean over the protocol's folds)."""
-    return results.groupby(["protocol", "model", "expression", "seed"], as_index=False)["f1"].mean()
+def seed_scores(results: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
+    """``metric`` per protocol, model, expression and seed (mean over the protocol's folds), in a
+    column named ``f1`` whatever the metric (frame F1 unless told otherwise)."""
+    keys = ["protocol", "model", "expression", "seed"]
+    return results.groupby(keys, as_index=False)[metric].mean().rename(columns={metric: "f1"})
 
 
-def benchmark_table(results: pd.DataFrame, protocol: str) -> Table:
-    """Mean ± std F1 (over seeds) per expression and overall; the best model of each row bold."""
-    s = seed_scores(results[results["protocol"] == protocol])
+def has_events(results: pd.DataFrame, protocol: str | None = None) -> bool:
+    """Whether the results hold event scores (for ``protocol``): a shuffled split has none."""
+    sub = results if protocol is None else results[results["protocol"] == protocol]
+    return "event_f1" in sub and bool(np.isfinite(sub["event_f1"].to_numpy(dtype=float)).any())
+
+
+def benchmark_table(results: pd.DataFrame, protocol: str, metric: str = "f1") -> Table:
+    """Mean ± std of ``metric`` (over seeds) per expression and overall; the best model of each row
+    bold."""
+    s = seed_scores(results[results["protocol"] == protocol], metric)
     models = list(dict.fromkeys(results["model"]))
     expressions = [e for e in EXPRESSIONS if e in set(s["expression"])]
     stats = s.groupby(["model", "expression"])["f1"].agg(["mean", "std"])
@@ -134,11 +143,43 @@ def folds_table(results: pd.DataFrame, protocol: str) -> Table:
     return Table(["model", *[str(f) for f in folds], "mean"], rows)
 
 
+def events_table(results: pd.DataFrame, protocol: str) -> Table:
+    """Per model, mean over expressions and seeds: frame F1 beside event precision, recall, F1
+    (IoU ≥ 0.5) and the mean onset and offset errors (frames) of the matched events."""
+    sub = results[results["protocol"] == protocol]
+    cols = ("f1", "event_precision", "event_recall", "event_f1", "onset_error", "offset_error")
+    per_seed = sub.groupby(["model", "seed"], sort=False)[list(cols)].mean()
+    means = per_seed.groupby("model", sort=False).mean()
+    rows = [
+        [m, *[_fmt(means.loc[m, c], 3) for c in cols[:4]], *[_fmt(means.loc[m, c], 1) for c in cols[4:]]]
+        for m in dict.fromkeys(sub["model"])
+    ]
+    header = [
+        "model",
+        "frame F1",
+        "event precision",
+        "event recall",
+        "event F1",
+        "onset error",
+        "offset error",
+    ]
+    return Table(header, rows)
+
+
+EVENTS_NOTE = (
+    "Events (IoU ≥ 0.5, one-to-one) on the test stretches, mean over expressions and seeds; "
+    "onset and offset errors in frames (mean absolute, matched events):"
+)
+
+
 def benchmark_blocks(results: pd.DataFrame, level: int = 3) -> list:
-    """Every protocol's table (and per-fold table for protocols with several folds)."""
+    """Every protocol's frame F1 table, its event table (where there are events), and per-fold
+    tables for protocols with several folds."""
     blocks: list = []
     for protocol in dict.fromkeys(results["protocol"]):
         blocks += [Heading(f"`{protocol}`", level), benchmark_table(results, protocol)]
+        if has_events(results, protocol):
+            blocks += [Paragraph(EVENTS_NOTE), events_table(results, protocol)]
         if results[results["protocol"] == protocol]["fold"].nunique() > 1:
             blocks += [
                 Paragraph(f"Per fold (`{protocol}`), mean F1 over expressions and seeds:"),
@@ -154,23 +195,42 @@ def winloss_table(results: pd.DataFrame, protocol: str, reference: str = "paper-
 
     sub = results[results["protocol"] == protocol]
     m = seed_scores(sub).groupby(["model", "expression"])["f1"].mean()
+    ev = (
+        seed_scores(sub, "event_f1").groupby(["model", "expression"])["f1"].mean()
+        if has_events(sub)
+        else None
+    )
     models = list(dict.fromkeys(sub["model"]))
     published = published_for(protocol)
     opponents = ([reference] if reference in models else []) + list(published)
-    rows = []
-    for model in models:
-        mine = m.xs(model, level="model")
-        row = [model]
-        for opp in opponents:
-            theirs = m.xs(opp, level="model") if opp == reference else pd.Series(published[opp])
-            common = [e for e in mine.index if e in theirs.index and not np.isnan(theirs[e])]
-            d = np.array([mine[e] - theirs[e] for e in common])
-            row.append(f"{int((d > 0).sum())}–{int((d < 0).sum())} ({d.mean():+.3f})" if len(d) else "–")
-        rows.append(row)
     if not opponents:
         return None
+    rows = []
+    for model in models:
+        row = [
+            model,
+            *[_wins(m.xs(model, level="model"), _theirs(m, opp, reference, published)) for opp in opponents],
+        ]
+        if ev is not None and reference in models:
+            row.append(_wins(ev.xs(model, level="model"), ev.xs(reference, level="model")))
+        rows.append(row)
     header = ["model", *[f"vs {'PaperLSTM (ours)' if o == reference else o}" for o in opponents]]
-    return Table(header, rows, "l" + "l" * len(opponents))
+    if ev is not None and reference in models:
+        header.append("event F1 vs PaperLSTM (ours)")
+    return Table(header, rows, "l" * len(header))
+
+
+def _theirs(m: pd.Series, opp: str, reference: str, published: dict) -> pd.Series:
+    return m.xs(opp, level="model") if opp == reference else pd.Series(published[opp])
+
+
+def _wins(mine: pd.Series, theirs: pd.Series) -> str:
+    """Expressions won–lost (mean difference) of ``mine`` against ``theirs``."""
+    common = [
+        e for e in mine.index if e in theirs.index and not np.isnan(theirs[e]) and not np.isnan(mine[e])
+    ]
+    d = np.array([mine[e] - theirs[e] for e in common])
+    return f"{int((d > 0).sum())}–{int((d < 0).sum())} ({d.mean():+.3f})" if len(d) else "–"
 
 
 def winloss_blocks(results: pd.DataFrame, reference: str = "paper-lstm") -> list:
