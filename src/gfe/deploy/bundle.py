@@ -35,7 +35,7 @@ import numpy as np
 from gfe import EXPRESSIONS
 from gfe.deploy.engines import Engine, make_engine, model_inputs
 from gfe.errors import GfeError
-from gfe.features import N_FEATURES, SPECS, FeatureSpec, scale_features
+from gfe.features import SPECS, scale_features
 from gfe.outputs import atomic_write_bytes
 
 FORMAT = "gfe-bundle"
@@ -117,8 +117,14 @@ class Bundle:
         return float(self.config["threshold"])
 
     @property
-    def spec(self) -> FeatureSpec:
-        return FeatureSpec(**self.config["feature_spec"])
+    def spec(self):
+        """The feature spec (validated at load to equal this gfe's spec of that name)."""
+        return SPECS[self.config["feature_spec"]["name"]]
+
+    @property
+    def feature_state(self):
+        """What the spec fitted on the training frames (the aligned face template), or None."""
+        return self.spec.state_from_dict(self.config.get("feature_state"))
 
     @property
     def delta_scale(self) -> np.ndarray | None:
@@ -327,9 +333,16 @@ def _check_spec(cfg: dict, where: Path) -> None:
 
 
 def _check_inputs(cfg: dict, where: Path) -> None:
-    n = cfg["n_features"]
-    if n != N_FEATURES:
-        raise _fail(where, f"expects {n} features per frame; gfe computes {N_FEATURES}")
+    n, spec = cfg["n_features"], SPECS[cfg["feature_spec"]["name"]]
+    if n != spec.n_features:
+        raise _fail(where, f"expects {n} features per frame; feature spec {spec.name!r} computes {spec.n_features}")
+    if spec.stateful:
+        if not isinstance(cfg.get("feature_state"), dict):
+            raise _fail(where, f"feature spec {spec.name!r} needs the field 'feature_state' (its face template)")
+        try:
+            spec.state_from_dict(cfg["feature_state"])
+        except GfeError as exc:
+            raise _fail(where, f"feature_state: {exc}; retrain with `gfe train`") from None
     if cfg["n_inputs"] != n * (2 if cfg["deltas"] else 1):
         raise _fail(where, "n_inputs does not match n_features and deltas")
     if cfg["deltas"] != (cfg["delta_scale"] is not None):

@@ -264,10 +264,8 @@ def label_recording(
     min_frames: int = 1,
 ) -> Labelling:
     """Label a recording given as timestamps (n,) and landmarks (n, 100, 3)."""
-    from gfe.features import compute_features
-
     with np.errstate(all="ignore"):  # absurd values give inf/nan features: masked, not warned about
-        features = compute_features(landmarks, bundle.spec)
+        features = bundle.spec.compute(landmarks, bundle.feature_state)
     return label_features(bundle, features, timestamps, norm, threshold, min_frames)
 
 
@@ -437,7 +435,6 @@ def predict_file(
     """Load a UCI-format datapoints file and label it with every bundle (one per expression)."""
     from gfe.data import load_datapoints, load_targets
     from gfe.errors import DataError
-    from gfe.features import compute_features
 
     if not bundles:
         raise BundleError("no bundle given")
@@ -454,10 +451,10 @@ def predict_file(
     features_by_spec: dict[str, np.ndarray] = {}
     labellings = []
     for b in bundles:
-        key = json.dumps(b.config["feature_spec"], sort_keys=True)
+        key = json.dumps([b.config["feature_spec"], b.config.get("feature_state")], sort_keys=True)
         if key not in features_by_spec:
             with np.errstate(all="ignore"):
-                features_by_spec[key] = compute_features(landmarks, b.spec)
+                features_by_spec[key] = b.spec.compute(landmarks, b.feature_state)
         labellings.append(label_features(b, features_by_spec[key], timestamps, norm, threshold, min_frames))
     report["masked_frames"] = int((~np.logical_and.reduce([lab.usable for lab in labellings])).sum())
     metrics = None

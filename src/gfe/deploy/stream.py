@@ -56,7 +56,6 @@ from gfe.data import N_VALUES, parse_frame_values
 from gfe.deploy.bundle import Bundle, BundleError, load_bundles
 from gfe.deploy.labelling import CalibrationWindow, Normalisation, fit_stats
 from gfe.errors import GfeError
-from gfe.features import FrameFeatures
 
 
 # ------------------------------------------------------------------------------------- lines
@@ -175,7 +174,7 @@ class Detector:
         if not 0 < self.threshold < 1:
             raise GfeError(f"threshold must be between 0 and 1, got {self.threshold}")
         self.engine = bundle.engine()
-        self.features = FrameFeatures(bundle.spec)
+        self.features = bundle.spec.frames(bundle.feature_state)
         self.delta_scale = bundle.delta_scale
         n = bundle.config["n_features"]
         self._n = n
@@ -216,6 +215,7 @@ class Detector:
         """Start a new recording: zero model state, frame index 0. The normalisation is kept
         (same signer) unless ``recalibrate`` (then calibration, if configured, starts again)."""
         self.state = self.engine.initial_state()
+        self.features.reset()
         self._prev: np.ndarray | None = None
         self._prev_usable = False
         self.frame = 0
@@ -236,6 +236,7 @@ class Detector:
     def gap(self) -> None:
         """A frame was lost (a bad line): the next frame's delta input is 0; state unchanged."""
         self._prev_usable = False
+        self.features.gap()
         if self.calibrating and self._buffer:
             self._gap_pending = True
 

@@ -80,6 +80,7 @@ def train_bundle(
         "params": est.get_params(), "model_tags": asdict(est.tags), "causal": bool(est.tags.causal),
         "n_features": n, "n_inputs": n * (2 if delta_scale is not None else 1),
         "deltas": delta_scale is not None, "delta_scale": delta_scale, "feature_spec": spec.to_dict(),
+        "feature_state": spec.state_to_dict(pool.state),
         "normalisation": _normalisation(scaler), "threshold": float(threshold), "seed": int(seed),
         "training": _training_record(Path(data_dir), recordings, pool, signers, train, val, uses_val, val_fraction, est),
         "weights": {}, "versions": provenance.package_versions(), "created": provenance.timestamp(),

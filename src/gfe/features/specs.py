@@ -1,41 +1,34 @@
-"""Feature specs: how landmarks become the 118 features. A spec's ``version`` changes whenever its
-outputs would, so a bundle made with another version is refused rather than fed other numbers.
+"""Feature specs: how landmarks become features, by name. A spec's ``version`` changes whenever
+its outputs would, so a bundle made with another version is refused rather than fed other numbers.
 
-- ``paper`` reproduces the paper author's code exactly: every coordinate equal to 0 is replaced by
-  1e-5 before anything is computed, distances and cosines are rounded to 4 decimals. Its output
-  matches the author's published feature vectors to ~1e-12 (see tests/features/test_oracle.py).
-- ``clean`` keeps full precision and treats ``z = 0`` (Kinect's lost depth) as unknown: after
-  standardisation those values become 0, i.e. the fitted mean (mean imputation, done in
-  :meth:`gfe.features.scaling.Standardizer.transform`, never before the statistics are fitted).
+Every spec offers the same interface: ``n_features``, ``feature_names()``, ``fit(landmarks)`` (what
+the spec needs from training frames, without labels: nothing for ``paper``/``clean``, the face
+template for the aligned specs), ``compute(landmarks, state)`` (one recording, frames in order),
+``usable(features)`` (frames whose features are known), ``frames(state)`` (the single-frame
+computer for streaming) and ``state_to_dict``/``state_from_dict`` (what a bundle stores).
+
+- ``paper``, ``clean``: the paper's 118 features (:mod:`gfe.features.paper`);
+- ``aligned``, ``aligned-vel``: landmarks aligned to a canonical face, depth relative to the
+  face, pose channels, and (``-vel``) frame-to-frame velocities (:mod:`gfe.features.aligned`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import numpy as np
 
 from gfe.errors import GfeError
+from gfe.features.aligned import ALIGNED, ALIGNED_VEL
+from gfe.features.paper import CLEAN, PAPER
+
+SPECS = {s.name: s for s in (PAPER, CLEAN, ALIGNED, ALIGNED_VEL)}
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
-    """How landmarks become the 118 features. ``version`` changes whenever outputs would."""
-
-    name: str = "paper"
-    zero_fill: float | None = 1e-5  # replace coordinates equal to 0 by this before computing
-    round_decimals: int | None = 4  # round distances and cosines
-    zero_depth_unknown: bool = False  # treat z == 0 as unknown (mean-imputed after scaling)
-    version: int = 1
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-PAPER = FeatureSpec()
-CLEAN = FeatureSpec(name="clean", zero_fill=None, round_decimals=None, zero_depth_unknown=True)
-SPECS = {s.name: s for s in (PAPER, CLEAN)}
-
-
-def spec_by_name(name: str) -> FeatureSpec:
+def spec_by_name(name: str):
     if name not in SPECS:
         raise GfeError(f"unknown feature spec {name!r}; choose one of: {', '.join(SPECS)}")
     return SPECS[name]
+
+
+def usable_frames(features: np.ndarray, spec) -> np.ndarray:
+    """The spec's usable frames, and no infinite feature (e.g. an ``inf`` coordinate)."""
+    return spec.usable(features) & ~np.isinf(features).any(axis=1)

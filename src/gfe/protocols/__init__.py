@@ -1,7 +1,7 @@
 """Features → folds: pools of frames, the evaluation protocols, validation carving, and the
 sequences (with hidden labels) that models see."""
 
-from gfe.protocols.pool import Pool, load_pool, make_pool, signer_runs
+from gfe.protocols.pool import Pool, load_pool, make_pool, pool_features, signer_runs
 from gfe.protocols.sequences import HIDDEN, Sequence, frames_of, make_sequences
 from gfe.protocols.splits import (
     BLOCKED_GAP,
@@ -43,6 +43,7 @@ __all__ = [
     "make_sequences",
     "paper",
     "paper_holdout",
+    "pool_features",
     "signer_runs",
     "whole",
 ]

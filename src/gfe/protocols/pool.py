@@ -10,7 +10,7 @@ import numpy as np
 
 from gfe.data import Recording, load_dataset
 from gfe.errors import GfeError
-from gfe.features import FeatureSpec, recording_features, spec_by_name
+from gfe.features import spec_by_name, usable_frames
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,14 @@ class Pool:
     """One expression's frames from every chosen recording, in recording order."""
 
     expression: str
-    features: np.ndarray  # (frames, 118) unscaled
+    features: np.ndarray  # (frames, n_features) unscaled (a stateful spec: fitted on all the pool's frames)
     labels: np.ndarray  # (frames,) 0/1
     signers: np.ndarray  # (frames,) signer of each frame
     frame: np.ndarray  # (frames,) index of the frame within its recording
     usable: np.ndarray  # (frames,) False where a feature is unknown (nan)
-    spec: FeatureSpec
+    spec: object  # a feature spec (gfe.features.specs)
+    landmarks: np.ndarray | None = None  # (frames, 100, 3): kept for stateful specs, refitted per fold
+    state: object = None  # what the spec fitted for ``features`` (None for stateless specs)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -33,22 +35,37 @@ class Pool:
         return int((~self.usable).sum())
 
 
-def make_pool(recordings: Sequence[Recording], spec: FeatureSpec) -> Pool:
+def make_pool(recordings: Sequence[Recording], spec) -> Pool:
     if not recordings:
         raise GfeError("no recordings to pool")
     expressions = {r.expression for r in recordings}
     if len(expressions) != 1:
         raise GfeError(f"a pool holds one expression, got {sorted(expressions)}")
-    feats, usable = zip(*(recording_features(r, spec) for r in recordings), strict=True)
+    landmarks = np.concatenate([r.landmarks for r in recordings])
+    state = spec.fit(landmarks) if spec.stateful else None
+    features = np.vstack([spec.compute(r.landmarks, state) for r in recordings])
     return Pool(
         expression=recordings[0].expression,
-        features=np.vstack(feats),
+        features=features,
         labels=np.concatenate([r.labels for r in recordings]).astype(np.int64),
         signers=np.concatenate([np.full(r.n_frames, r.signer) for r in recordings]),
         frame=np.concatenate([np.arange(r.n_frames) for r in recordings]),
-        usable=np.concatenate(usable),
+        usable=usable_frames(features, spec),
         spec=spec,
+        landmarks=landmarks if spec.stateful else None,
+        state=state,
     )
+
+
+def pool_features(pool: Pool, fit_on: np.ndarray) -> tuple[np.ndarray, object]:
+    """The pool's unscaled features with the spec fitted on the frames ``fit_on`` (indices):
+    a stateless spec's features are the pool's own; a stateful one (the aligned face template) is
+    refitted on those frames and every recording recomputed, frames in order."""
+    if not pool.spec.stateful:
+        return pool.features, None
+    state = pool.spec.fit(pool.landmarks[np.asarray(fit_on, dtype=int)])
+    parts = [pool.spec.compute(pool.landmarks[idx], state) for idx in signer_runs(pool).values()]
+    return np.vstack(parts), state
 
 
 @lru_cache(maxsize=4)

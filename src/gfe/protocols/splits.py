@@ -16,7 +16,7 @@ import numpy as np
 
 from gfe.errors import GfeError
 from gfe.features import Standardizer
-from gfe.protocols.pool import Pool, signer_runs
+from gfe.protocols.pool import Pool, pool_features, signer_runs
 
 TEST_FRACTION = 0.2
 
@@ -32,10 +32,12 @@ class Fold:
     shuffled: bool = False  # training frames are a random sample of the recordings (not contiguous)
 
     def scaled_features(self, pool: Pool) -> np.ndarray:
-        """All pool features z-scored per signer with statistics of ``norm_fit`` frames."""
+        """All pool features z-scored per signer with statistics of ``norm_fit`` frames (a spec
+        that fits something from data, the aligned face template, fits it on the training frames)."""
+        features, _ = pool_features(pool, self.train)
         idx = self.norm_fit
-        scaler = Standardizer().fit(pool.features[idx], pool.signers[idx])
-        return scaler.transform(pool.features, pool.signers)
+        scaler = Standardizer().fit(features[idx], pool.signers[idx])
+        return scaler.transform(features, pool.signers)
 
 
 def _usable(pool: Pool, idx: np.ndarray) -> np.ndarray:

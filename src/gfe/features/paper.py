@@ -1,4 +1,13 @@
-"""Recordings → features: the seed paper's 118 per-frame features (§2.1, Table 1).
+"""Recordings → features: the seed paper's 118 per-frame features (§2.1, Table 1), specs
+``paper`` and ``clean``.
+
+- ``paper`` reproduces the paper author's code exactly: every coordinate equal to 0 is replaced by
+  1e-5 before anything is computed, distances and cosines are rounded to 4 decimals. Its output
+  matches the author's published feature vectors to ~1e-12 (see tests/features/test_features.py).
+- ``clean`` keeps full precision and treats ``z = 0`` (Kinect's lost depth) as unknown: after
+  standardisation those values become 0, i.e. the fitted mean (mean imputation, done in
+  :meth:`gfe.features.scaling.Standardizer.transform`, never before the statistics are fitted).
+
 
 Per frame: 11 Euclidean distances D1–D11 between landmark pairs (x, y only), 7 cosines A1–A7 of
 the angle at the middle landmark of each triple (x, y only), and the 100 raw z coordinates.
@@ -11,22 +20,71 @@ marks them and they are left out of training and scoring.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
 import numpy as np
 
-from gfe.data import Recording
-from gfe.features.specs import PAPER, FeatureSpec
 from gfe.features.table1 import (
     ANGLE_A,
     ANGLE_B,
     ANGLE_M,
     DIST_A,
     DIST_B,
+    FEATURE_NAMES,
     N_DISTANCES,
     N_FEATURES,
     N_GEOMETRIC,
     N_USED,
     XY_COLUMNS,
 )
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How landmarks become the 118 features. ``version`` changes whenever outputs would."""
+
+    name: str = "paper"
+    zero_fill: float | None = 1e-5  # replace coordinates equal to 0 by this before computing
+    round_decimals: int | None = 4  # round distances and cosines
+    zero_depth_unknown: bool = False  # treat z == 0 as unknown (mean-imputed after scaling)
+    version: int = 1
+
+    stateful: ClassVar[bool] = False  # needs nothing fitted from data
+
+    @property
+    def n_features(self) -> int:
+        return N_FEATURES
+
+    def feature_names(self) -> tuple[str, ...]:
+        return FEATURE_NAMES
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def fit(self, landmarks: np.ndarray) -> None:
+        """Nothing to fit: the paper's features depend on the frame alone."""
+        return None
+
+    def compute(self, landmarks: np.ndarray, state: None = None) -> np.ndarray:
+        return compute_features(landmarks, self)
+
+    def usable(self, features: np.ndarray) -> np.ndarray:
+        return frame_mask(features, self)
+
+    def frames(self, state: None = None) -> FrameFeatures:
+        """The single-frame computer for streaming (the same values as :meth:`compute`)."""
+        return FrameFeatures(self)
+
+    def state_to_dict(self, state: None) -> None:
+        return None
+
+    def state_from_dict(self, data) -> None:
+        return None
+
+
+PAPER = FeatureSpec()
+CLEAN = FeatureSpec(name="clean", zero_fill=None, round_decimals=None, zero_depth_unknown=True)
 
 _CHUNK = 1024
 
@@ -83,17 +141,6 @@ def frame_mask(features: np.ndarray, spec: FeatureSpec = PAPER) -> np.ndarray:
     return known.all(axis=1)
 
 
-def usable_frames(features: np.ndarray, spec: FeatureSpec) -> np.ndarray:
-    """:func:`frame_mask`, and no infinite feature (e.g. an ``inf`` coordinate)."""
-    return frame_mask(features, spec) & ~np.isinf(features).any(axis=1)
-
-
-def recording_features(rec: Recording, spec: FeatureSpec = PAPER) -> tuple[np.ndarray, np.ndarray]:
-    """Unscaled features and usable-frame mask of one recording."""
-    x = compute_features(rec.landmarks, spec)
-    return x, frame_mask(x, spec)
-
-
 # One frame (FrameFeatures): index pairs into the gathered block for dx, dy, ux, uy, vx, vy.
 _N_A = len(ANGLE_A)
 _IA = np.concatenate([DIST_A, DIST_A + N_USED, ANGLE_A, ANGLE_A + N_USED, ANGLE_B, ANGLE_B + N_USED])
@@ -138,8 +185,14 @@ class FrameFeatures:
             z[z == 0] = spec.zero_fill
         return out
 
+    def reset(self) -> None:
+        """A new recording (the paper's features keep no state)."""
+
+    def gap(self) -> None:
+        """A lost frame (the paper's features keep no state)."""
+
     def usable(self, f: np.ndarray) -> bool:
-        """:func:`usable_frames` for one frame."""
+        """:func:`gfe.features.specs.usable_frames` for one frame."""
         if self.spec.zero_depth_unknown:
             return bool(np.isfinite(f[:N_GEOMETRIC]).all()) and not np.isinf(f[N_GEOMETRIC:]).any()
         return bool(np.isfinite(f).all())
