@@ -1,10 +1,17 @@
-"""Copy generated tables from run folders into README.md between marker comments.
+"""Copy generated tables from run folders into README.md and docs/ between marker comments.
 
     python benchmarks/readme_tables.py [--reproduce RUN_DIR] [--benchmark RUN_DIR] [--tune RUN_DIR ...]
 
-Markers: <!-- BEGIN name --> … <!-- END name -->, where name is table3 (from a reproduce run),
-results / winloss (from a benchmark run) or tune (from `gfe tune` run folders). Nothing in those
-sections is typed by hand.
+Markers: <!-- BEGIN name --> … <!-- END name -->. Nothing in those sections is typed by hand:
+
+* ``table3`` (docs/results.md) — from a `gfe reproduce` run folder (its table3.md);
+* ``results`` and ``winloss`` (docs/results.md) — from a `gfe benchmark` run folder (tables.md,
+  winloss.md);
+* ``headline`` (README.md and docs/results.md) — from the same benchmark's results.csv: the best
+  model per protocol by mean F1 (mean over seeds of the mean over expressions), models within
+  0.005 of it, the best causal model where the protocol asks for one, gfe's PaperLSTM, against the
+  goals and the simple baselines measured before the work;
+* ``tune`` (docs/tuning.md) — from `gfe tune` run folders (evaluated ones).
 """
 
 from __future__ import annotations
@@ -14,13 +21,30 @@ import json
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = Path("README.md")
+RESULTS = Path("docs/results.md")
+TUNING = Path("docs/tuning.md")
+
+# The protocols of the headline table, in order: (label, simple baseline, goal text, goal on the
+# mean, goal on every expression or None). The baselines are the reference points measured before
+# this work (../shared/reference/anchors.md); the goals are the ones the project set itself.
+GOALS = {
+    "paper": ("`paper` (shuffled, as coded)", "0.925 (extra-trees)", "≥ 0.97, every expression ≥ 0.95", 0.97, 0.95),
+    "paper-holdout": ("`paper-holdout` (last 20 % held out)", "0.798 (extra-trees)", "≥ 0.90", 0.90, None),
+    "chrono": ("`chrono` (later frames, same signers)", "0.819 (extra-trees)", "≥ 0.90", 0.90, None),
+    "cross-signer": ("`cross-signer` (a new signer)", "–", "≥ 0.85", 0.85, None),
+    "cross-signer-calibrated": ("`cross-signer-calibrated`", "0.655 (MLP)", "≥ 0.85", 0.85, None),
+}  # fmt: skip
+CAUSAL_FOR = ("chrono",)  # protocols whose row also names the best causal (streamable) model
+CLOSE = 0.005  # models this close to the best are named beside it
+REFERENCE = "paper-lstm"
 
 
-def replace_section(text: str, name: str, body: str) -> str:
+def replace_section(text: str, name: str, body: str, where: Path = README) -> str:
     pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit(f"README.md has no <!-- BEGIN {name} --> … <!-- END {name} --> markers")
+        raise SystemExit(f"{where} has no <!-- BEGIN {name} --> … <!-- END {name} --> markers")
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
 
 
@@ -29,27 +53,120 @@ def provenance(run: Path) -> str:
     return f"\n_Generated from `{run}` — command: `{info['command']}`._\n"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def model_means(results, protocol: str):
+    """Mean F1 per model under ``protocol``: per seed the mean over expressions (of the mean over
+    the protocol's folds), then the mean over seeds — the benchmark tables' "mean" row. Best first."""
+    from gfe.report.tables import seed_scores
+
+    s = seed_scores(results[results["protocol"] == protocol])
+    per_seed = s.groupby(["model", "seed"])["f1"].mean()
+    return per_seed.groupby("model").mean().sort_values(ascending=False, kind="stable")
+
+
+def is_causal(model: str) -> bool:
+    from gfe.experiments.runner import model_of
+    from gfe.models import model_classes
+
+    cls = model_classes().get(model_of(model))
+    return bool(cls and cls.tags.causal)
+
+
+def best_cell(results, protocol: str, means) -> str:
+    """The best model (bold), those within CLOSE of it, the best causal one where asked for, and
+    the expressions below a per-expression goal."""
+    best, top = means.index[0], means.iloc[0]
+    text = f"**{top:.3f}** `{best}`"
+    text += "".join(f", {v:.3f} `{m}`" for m, v in means.iloc[1:].items() if top - v <= CLOSE)
+    if protocol in CAUSAL_FOR and not is_causal(best):
+        causal = [m for m in means.index if is_causal(m)]
+        if causal:
+            text += f"; causal: {means[causal[0]]:.3f} `{causal[0]}`"
+    per_expression = GOALS[protocol][4]
+    if per_expression is not None:
+        from gfe import EXPRESSIONS
+        from gfe.report.tables import seed_scores
+
+        s = seed_scores(results[(results["protocol"] == protocol) & (results["model"] == best)])
+        by_expr = s.groupby("expression")["f1"].mean()
+        low = [f"{e} {by_expr[e]:.3f}" for e in EXPRESSIONS if e in by_expr and by_expr[e] < per_expression]
+        if low:
+            text += f" (below {per_expression:.2f}: {', '.join(low)})"
+    return text
+
+
+def headline_table(results, source: str = "") -> str:
+    """The README's headline: best model per protocol against the goals (Markdown)."""
+    from gfe.report.blocks import markdown_table
+
+    rows = []
+    for protocol, (label, baseline, goal, _, _) in GOALS.items():
+        if protocol not in set(results["protocol"]):
+            continue
+        means = model_means(results, protocol)
+        ref = f"{means[REFERENCE]:.3f}" if REFERENCE in means else "–"
+        rows.append([label, baseline, goal, best_cell(results, protocol, means), ref])
+    header = ["protocol", "simple baseline", "goal", "best gfe model (mean F1)", "gfe's PaperLSTM"]
+    table = markdown_table(header, rows, align="lllll")
+    n_expr, n_seeds = results["expression"].nunique(), results["seed"].nunique()
+    note = (
+        f"\nMean frame F1 over {n_expr} expression{'s' * (n_expr != 1)} and {n_seeds} seed{'s' * (n_seeds != 1)}; "
+        f"models within {CLOSE} of the best are "
+        "named beside it. Simple baselines: measured before this work (`../shared/reference/anchors.md`)."
+    )
+    if source:
+        note += f"\n\n_Generated from `{source}/results.csv` by `benchmarks/readme_tables.py`._"
+    return table.rstrip() + "\n" + note + "\n"
+
+
+def benchmark_sections(run: Path) -> dict[str, str]:
+    """The sections of docs/results.md (and the headline) that a benchmark run folder fills."""
+    import pandas as pd
+
+    tables = (run / "tables.md").read_text().replace("\n### ", "\n#### ")
+    winloss = (run / "winloss.md").read_text().split("\n", 1)[1].replace("\n## ", "\n#### ")
+    results = pd.read_csv(run / "results.csv", dtype={"fold": str})
+    return {
+        "results": "#### " + tables.removeprefix("### ") + provenance(run),
+        "winloss": winloss,
+        "headline": headline_table(results, str(run)),
+    }
+
+
+def update(root: Path, edits: dict[Path, dict[str, str]]) -> list[Path]:
+    """Replace the named sections of each file (paths relative to ``root``); return files changed."""
+    written = []
+    for rel, sections in edits.items():
+        if not sections:
+            continue
+        path = root / rel
+        text = path.read_text()
+        for name, body in sections.items():
+            text = replace_section(text, name, body, rel)
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reproduce", type=Path)
     ap.add_argument("--benchmark", type=Path)
     ap.add_argument("--tune", type=Path, nargs="+", help="gfe tune run folders (evaluated ones)")
-    args = ap.parse_args()
-    text = README.read_text()
+    ap.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
+    args = ap.parse_args(argv)
+    edits: dict[Path, dict[str, str]] = {README: {}, RESULTS: {}, TUNING: {}}
     if args.reproduce:
         table = (args.reproduce / "table3.md").read_text()
         table = table.split("\n", 1)[1].replace("\n## ", "\n#### ")  # drop the file's own title
-        text = replace_section(text, "table3", table + provenance(args.reproduce))
+        edits[RESULTS]["table3"] = table + provenance(args.reproduce)
     if args.benchmark:
-        tables = (args.benchmark / "tables.md").read_text().replace("\n### ", "\n#### ")
-        text = replace_section(
-            text, "results", "#### " + tables.removeprefix("### ") + provenance(args.benchmark)
-        )
-        winloss = (args.benchmark / "winloss.md").read_text().split("\n", 1)[1].replace("\n## ", "\n#### ")
-        text = replace_section(text, "winloss", winloss)
+        sections = benchmark_sections(args.benchmark)
+        edits[README]["headline"] = sections["headline"]
+        edits[RESULTS].update(sections)
     if args.tune:
-        text = replace_section(text, "tune", tune_table(args.tune))
-    README.write_text(text)
+        edits[TUNING]["tune"] = tune_table(args.tune)
+    for path in update(args.root, edits):
+        print(f"updated {path}")
 
 
 def tune_table(runs: list[Path]) -> str:
@@ -90,13 +207,11 @@ def tune_table(runs: list[Path]) -> str:
         align="lllrrrrr",
     )
     seeds = sorted({json.loads((r / "run.json").read_text())["config"]["eval_seeds"] for r in runs})
+    counted = f"{', '.join(map(str, seeds))} training seed{'s' * (seeds != [1])}"
     return (
         table.rstrip()
-        + f"\n\nTest F1 is the mean ± std over {', '.join(map(str, seeds))} training seeds of the benchmark's own "
-        "cell code; validation F1 is the search objective (training frames only).\n\n"
-        + "_Generated from: "
-        + "; ".join(commands)
-        + "._\n"
+        + f"\n\nTest F1 is the mean ± std over {counted} of the benchmark's own cell code; validation F1 is "
+        "the search objective (training frames only).\n\n_Generated from: " + "; ".join(commands) + "._\n"
     )
 
 
