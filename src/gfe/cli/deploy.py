@@ -122,7 +122,7 @@ def predict(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="csv or json (default: from --out; csv on standard output)."),
+        typer.Option("--format", help="csv or json (default: from --out; json on standard output)."),
     ] = None,
     expression: Expression = None,
     signer: Signer = None,

@@ -335,10 +335,14 @@ def _check_spec(cfg: dict, where: Path) -> None:
 def _check_inputs(cfg: dict, where: Path) -> None:
     n, spec = cfg["n_features"], SPECS[cfg["feature_spec"]["name"]]
     if n != spec.n_features:
-        raise _fail(where, f"expects {n} features per frame; feature spec {spec.name!r} computes {spec.n_features}")
+        raise _fail(
+            where, f"expects {n} features per frame; feature spec {spec.name!r} computes {spec.n_features}"
+        )
     if spec.stateful:
         if not isinstance(cfg.get("feature_state"), dict):
-            raise _fail(where, f"feature spec {spec.name!r} needs the field 'feature_state' (its face template)")
+            raise _fail(
+                where, f"feature spec {spec.name!r} needs the field 'feature_state' (its face template)"
+            )
         try:
             spec.state_from_dict(cfg["feature_state"])
         except GfeError as exc:

@@ -10,7 +10,7 @@ What the ONNX graph computes — the model only; feature extraction and normalis
   zeros and feed each step's ``h_out``/``c_out`` back as the next ``h``/``c``.
 * ``gru``: the same with ``h`` only.
 
-``x`` is what :meth:`gfe.bundle.Bundle.inputs` computes: features z-scored with the chosen
+``x`` is what :meth:`gfe.deploy.bundle.Bundle.inputs` computes: features z-scored with the chosen
 statistics (unknown values → 0), followed — for models trained with deltas (``n_inputs`` = 236) —
 by ``(s_t - s_{t-1}) / delta_scale`` (0 on the first frame and next to a masked frame). Masked
 frames (unknown features) are not fed at all, so the state is not advanced through them.
