@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gfe import EXPRESSIONS
 from gfe.data import load_datapoints, load_dataset, load_recording, load_targets, parse_names
@@ -149,3 +151,174 @@ def test_missing_data_folder(tmp_path):
 def test_synthetic_dataset_round_trips(synthetic_data):
     recs = load_dataset(synthetic_data)
     assert len(recs) == 18 and all(r.labels is not None and r.n_positive > 0 for r in recs)
+
+
+# ------------------------------------------------------------ one rule, offline and streamed alike
+def _with_value(token: str, sep: str = " ") -> str:
+    tokens = _rows(2, seed=9)[0][1].split()
+    tokens[17] = token
+    return sep.join(tokens)
+
+
+REJECTED = {
+    "1_0": "underscores (Python's float accepts them)",
+    "١٢": "Arabic-Indic digits",
+    "1\xa02": "a non-breaking space is not a separator",
+    "1\r2": "a CR inside a line",
+    "1\x0b": "a vertical tab",
+    "\x0c1": "a form feed",
+    "NAN": "not one of pandas' NaN spellings",
+    "+nan": "not one of pandas' NaN spellings",
+    "NA": "pandas' NA string",
+    '"1"': "quotes",
+    "0x1": "hexadecimal",
+    "1,5": "a decimal comma",
+    "1e": "an exponent without digits",
+    ".": "no digits",
+    "\x00": "a NUL byte",
+}
+
+
+@pytest.mark.parametrize("token", list(REJECTED), ids=list(REJECTED.values()))
+def test_a_value_outside_the_rule_is_one_clear_error_offline_and_streamed(tmp_path, token):
+    from gfe.deploy.stream import parse_line
+
+    line = _with_value(token)
+    path = _write(tmp_path, "r_datapoints.txt", "\r\n".join([HEADER, line, line]))
+    with pytest.raises(DataError) as err:
+        load_datapoints(path)
+    message = str(err.value)
+    assert message == f"{path}, line 2: value {token!r} is not a number (value 18 of 301: landmark 5 y)"
+    assert "\n" not in message
+    streamed = parse_line(line + "\r\n", where="line 2")
+    assert (
+        streamed.kind == "error"
+        and streamed.error == f"line 2: value {token!r} is not a number (value 18 of 301: landmark 5 y)"
+    )
+
+
+ACCEPTED = [
+    "nan",
+    "NaN",
+    "-nan",
+    "-NaN",
+    "inf",
+    "-Infinity",
+    "+INF",
+    "1e999",
+    "-1e999",
+    ".5",
+    "1.",
+    "+.5e-3",
+    "1E+05",
+    "007",
+]
+
+
+@pytest.mark.parametrize("token", ACCEPTED)
+def test_values_inside_the_rule_load_the_same_offline_and_streamed(tmp_path, token):
+    from gfe.deploy.stream import parse_line
+
+    line = _with_value(token)
+    ts, lm = load_datapoints(_write(tmp_path, "r_datapoints.txt", "\r\n".join([HEADER, line, line])))
+    streamed = parse_line(line + "\r\n")
+    assert streamed.kind == "frame"
+    np.testing.assert_array_equal(np.r_[ts[0], lm[0].ravel()], streamed.values)
+    np.testing.assert_array_equal(lm[0, 5, 1], float(token))
+
+
+def test_spaces_tabs_crs_and_a_bom_are_read_as_the_plain_layout(tmp_path):
+    """Runs of spaces and tabs separate values, CRs before LF and a leading BOM are ignored: such a
+    file (read line by line) gives exactly the values of the plain file (one pandas parse)."""
+    ts, lm, _ = make_recording(20, seed=10)
+    plain = format_datapoints(ts, lm)
+    lines = plain.split("\r\n")
+    odd = ["\ufeff" + lines[0]] + ["\t " + ln.replace(" ", " \t  ") + " \r\r" for ln in lines[1:]]
+    a = load_datapoints(_write(tmp_path, "a_datapoints.txt", plain))
+    b = load_datapoints(_write(tmp_path, "b_datapoints.txt", "\n".join(odd) + "\n \t\r\n\n"))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_a_real_file_read_line_by_line_equals_the_fast_parse(real_data, tmp_path):
+    text = (real_data / "a_relative_datapoints.txt").read_text()
+    ts, lm = load_datapoints(real_data / "a_relative_datapoints.txt")
+    ts2, lm2 = load_datapoints(_write(tmp_path, "t_datapoints.txt", text.replace(" ", "\t")))
+    assert lm.flags.c_contiguous and lm2.flags.c_contiguous
+    np.testing.assert_array_equal(ts, ts2)
+    np.testing.assert_array_equal(lm, lm2)
+
+
+def test_a_lone_cr_or_a_blank_line_inside_the_file_is_an_error(tmp_path):
+    lines, _ = _rows()
+    joined = lines[2] + "\r" + lines[3]  # two frames glued by a CR: one bad line, not two frames
+    p = _write(tmp_path, "c_datapoints.txt", "\r\n".join([*lines[:2], joined, *lines[4:]]))
+    with pytest.raises(DataError, match=r"c_datapoints\.txt, line 3: expected 301 values .* found 601"):
+        load_datapoints(p)
+    p = _write(tmp_path, "d_datapoints.txt", "\r\n".join([*lines[:3], " \t", *lines[3:]]))
+    with pytest.raises(DataError, match=r"d_datapoints\.txt, line 4: expected 301 values .* found 0"):
+        load_datapoints(p)
+
+
+def test_not_utf8_empty_and_blank_files(tmp_path):
+    lines, _ = _rows()
+    p = tmp_path / "u_datapoints.txt"
+    p.write_bytes(("\r\n".join(lines[:3]) + "\r\n").encode() + b"\xff\xfe 1 2\r\n")
+    with pytest.raises(
+        DataError, match=r"u_datapoints\.txt: not a text file \(invalid start byte at byte \d+\)"
+    ):
+        load_datapoints(p)
+    with pytest.raises(DataError, match=r"e_datapoints\.txt: no frames \(the file holds nothing\)"):
+        load_datapoints(_write(tmp_path, "e_datapoints.txt", ""))
+    with pytest.raises(DataError, match=r"b_datapoints\.txt: no frames \(the file holds nothing\)"):
+        load_datapoints(_write(tmp_path, "b_datapoints.txt", " \r\n\t\r\n"))
+    with pytest.raises(DataError, match=r"h_datapoints\.txt: no frames \(the file holds only a header\)"):
+        load_datapoints(_write(tmp_path, "h_datapoints.txt", HEADER + "\r\n \r\n"))
+    ts, _ = load_datapoints(_write(tmp_path, "n_datapoints.txt", "\n".join(lines[1:]) + "\n\n"))  # no header
+    assert len(ts) == len(lines) - 1
+
+
+def test_labels_follow_the_same_rule(tmp_path):
+    np.testing.assert_array_equal(
+        load_targets(_write(tmp_path, "t.txt", "0\r\n1 \r\n\t0.0\n1.0\r\n\r\n")), [0, 1, 0, 1]
+    )
+    with pytest.raises(DataError, match=r"t2\.txt, line 2: label '1\\xa0' is not 0 or 1"):
+        load_targets(_write(tmp_path, "t2.txt", "0\r\n1\xa0\r\n0"))  # str.strip() used to accept it
+    with pytest.raises(DataError, match=r"t3\.txt, line 2: label '' is not 0 or 1"):
+        load_targets(_write(tmp_path, "t3.txt", "0\r\n\r\n1"))
+    with pytest.raises(DataError, match=r"t4\.txt: no labels"):
+        load_targets(_write(tmp_path, "t4.txt", "\r\n"))
+    p = tmp_path / "t5.txt"
+    p.write_bytes(b"0\r\n\xff")
+    with pytest.raises(DataError, match=r"t5\.txt: not a text file"):
+        load_targets(p)
+
+
+_ODD_CHARS = '0123456789.+-eEinfatyINFATY_x,"# \t\r\x00\x0b\x0c\x1c\x1f\x85\xa0\u2007١\ufeff'
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.text(alphabet=_ODD_CHARS, max_size=6), min_size=1, max_size=3),
+    st.sampled_from([" ", "\t", " \t "]),
+)
+def test_fuzz_offline_and_streamed_parsers_accept_exactly_the_same_lines(tmp_path, tokens, sep):
+    from gfe.data import is_number, split_values
+    from gfe.deploy.stream import parse_line
+
+    base = _rows(2, seed=11)[0][1].split()
+    line = sep.join(base[:5] + tokens + base[5 + len(tokens) :])
+    path = _write(tmp_path, "f_datapoints.txt", "\r\n".join([HEADER, line, _rows(2, seed=11)[0][2]]))
+    try:
+        ts, lm = load_datapoints(path)
+        offline = np.r_[ts[0], lm[0].ravel()]
+    except DataError as exc:
+        offline = str(exc).replace(f"{path}, ", "")
+    streamed = parse_line(line.encode() + b"\r\n", where="line 2")
+    values = split_values(line)
+    rule = len(values) == 301 and all(map(is_number, values))
+    if isinstance(offline, str):
+        assert not rule and streamed.kind == "error" and streamed.error == offline
+    else:
+        assert rule and streamed.kind == "frame"
+        assert np.array_equal(streamed.values, offline, equal_nan=True)

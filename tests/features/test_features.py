@@ -123,3 +123,66 @@ def test_standardizer_fits_only_given_frames_and_imputes_after_scaling():
     out = s.transform(x, groups)
     assert out[3, 1] == 0.0  # unknown → the fitted mean
     np.testing.assert_allclose(out[50:], (x[50:] - mean) / std)  # unseen group: pooled = a's stats
+
+
+def _features_before_issue_15(lm: np.ndarray, spec) -> np.ndarray:
+    """The vectorised implementation this one replaced (verbatim but for names): the new code must
+    give the same bits, nan included."""
+    pairs, triples = np.array(DISTANCE_PAIRS), np.array(ANGLE_TRIPLES)
+    used = np.unique(np.concatenate([pairs.ravel(), triples.ravel()]))
+    xy_cols, nu = np.concatenate([3 * used, 3 * used + 1]), len(used)
+    d0, d1 = np.searchsorted(used, pairs[:, 0]), np.searchsorted(used, pairs[:, 1])
+    ta, tm, tb = (np.searchsorted(used, triples[:, i]) for i in range(3))
+    flat = np.asarray(lm, dtype=np.float64).reshape(len(lm), 300)
+    out = np.empty((len(lm), N_FEATURES))
+    for lo in range(0, len(lm), 1024):
+        f, o = flat[lo : lo + 1024], out[lo : lo + 1024]
+        xy = f.take(xy_cols, axis=1)
+        if spec.zero_fill is not None:
+            np.copyto(xy, spec.zero_fill, where=xy == 0)
+        x, y = xy[:, :nu], xy[:, nu:]
+        dx, dy = x[:, d0] - x[:, d1], y[:, d0] - y[:, d1]
+        np.sqrt(dx * dx + dy * dy, out=o[:, :11])
+        ux, uy, vx, vy = x[:, ta] - x[:, tm], y[:, ta] - y[:, tm], x[:, tb] - x[:, tm], y[:, tb] - y[:, tm]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(ux * vx + uy * vy, np.sqrt((ux * ux + uy * uy) * (vx * vx + vy * vy)), out=o[:, 11:18])
+        if spec.round_decimals is not None:
+            np.round(o[:, :18], spec.round_decimals, out=o[:, :18])
+        z = o[:, 18:]
+        np.copyto(z, f[:, 2::3])
+        if spec.zero_depth_unknown:
+            np.copyto(z, np.nan, where=z == 0)
+        elif spec.zero_fill is not None:
+            np.copyto(z, spec.zero_fill, where=z == 0)
+    return out
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+@pytest.mark.parametrize("spec", [PAPER, CLEAN], ids=["paper", "clean"])
+def test_features_are_bit_identical_to_the_previous_implementation(real_recordings, spec):
+    lm = np.concatenate([r.landmarks for r in real_recordings])  # nan x/y, nan-free z, zero depth
+    assert _same_bits(compute_features(lm, spec), _features_before_issue_15(lm, spec))
+    odd = lm[:2100].copy()  # several blocks, the last one short
+    odd[5, 17, 0] = odd[7, 2, 1] = 0.0  # zero x, y: filled by the paper spec
+    odd[9, 3, 2] = odd[11, 89, :] = -0.0
+    odd[13, 10, 0], odd[15, 48, 1], odd[17, 54, 2] = np.inf, -np.inf, np.inf
+    odd[19, 51] = odd[19, 48]  # a zero-length side: nan cosine
+    with np.errstate(all="ignore"):
+        expected = _features_before_issue_15(odd, spec)
+        assert _same_bits(compute_features(odd, spec), expected)
+        assert _same_bits(compute_features(np.asfortranarray(odd), spec), expected)
+        assert _same_bits(compute_features(odd[:1], spec), expected[:1])
+    assert compute_features(odd[:0], spec).shape == (0, N_FEATURES)
+
+
+def test_the_one_frame_path_of_the_stream_gives_the_same_bits(real_recordings):
+    from gfe.features import FrameFeatures
+
+    lm = np.concatenate([r.landmarks for r in real_recordings])[::7]
+    for spec in (PAPER, CLEAN):
+        whole, one = compute_features(lm, spec), FrameFeatures(spec)
+        with np.errstate(all="ignore"):
+            assert all(_same_bits(one(frame.reshape(300)), row) for frame, row in zip(lm, whole, strict=True))

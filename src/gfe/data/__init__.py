@@ -11,7 +11,15 @@ reported here and never replaced by numbers: what to do with them is the feature
 """
 
 from gfe.data.dataset import check_dataset, find_targets, load_dataset, load_recording, locate_dataset
-from gfe.data.files import N_VALUES, load_datapoints, load_targets, parse_frame_values
+from gfe.data.files import (
+    N_VALUES,
+    is_header,
+    is_number,
+    load_datapoints,
+    load_targets,
+    parse_frame_values,
+    split_values,
+)
 from gfe.data.location import DATA_ENV, cache_dir, dataset_present, resolve_data_dir
 from gfe.data.names import check_expression, check_signer, datapoints_name, parse_names, targets_names
 from gfe.data.recording import Recording
@@ -27,6 +35,8 @@ __all__ = [
     "datapoints_name",
     "dataset_present",
     "find_targets",
+    "is_header",
+    "is_number",
     "load_datapoints",
     "load_dataset",
     "load_recording",
@@ -35,5 +45,6 @@ __all__ = [
     "parse_frame_values",
     "parse_names",
     "resolve_data_dir",
+    "split_values",
     "targets_names",
 ]

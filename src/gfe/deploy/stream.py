@@ -52,7 +52,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from gfe.data import N_VALUES, parse_frame_values
+from gfe.data import N_VALUES, is_header, parse_frame_values, split_values
 from gfe.deploy.bundle import Bundle, BundleError, load_bundles
 from gfe.deploy.labelling import CalibrationWindow, Normalisation, fit_stats
 from gfe.errors import GfeError
@@ -69,7 +69,8 @@ class ParsedLine:
 
 
 def parse_line(text: str | bytes, where: str = "line") -> ParsedLine:
-    """Parse one line (any line end). Never raises: bad input → ``kind="error"`` with a message."""
+    """Parse one line (any line end) under the rule of :mod:`gfe.data`, exactly as the offline
+    loader does. Never raises: bad input → ``kind="error"`` with a message."""
     try:
         if isinstance(text, bytes | bytearray):
             try:
@@ -78,18 +79,12 @@ def parse_line(text: str | bytes, where: str = "line") -> ParsedLine:
                 return ParsedLine(
                     "error", error=f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})"
                 )
-        tokens = text.split()
+        tokens = split_values(text)
         if not tokens:
             return ParsedLine("blank")
-        if len(tokens) > 1 and tokens[1] == "0x":
+        if is_header(tokens):
             return ParsedLine("header")
-        if len(tokens) != N_VALUES:  # cheap check first: a huge line is not converted
-            return ParsedLine(
-                "error",
-                error=f"{where}: expected {N_VALUES} values (timestamp + 100 landmarks × x, y, z), "
-                f"found {len(tokens)}",
-            )
-        return ParsedLine("frame", values=parse_frame_values(tokens, where))
+        return ParsedLine("frame", values=parse_frame_values(tokens, where))  # counts before converting
     except GfeError as exc:
         return ParsedLine("error", error=str(exc))
     except Exception as exc:
@@ -429,7 +424,7 @@ def run_stream(detector: Detector, lines: Iterable[bytes], out: IO[str]) -> dict
             out.flush()
 
     for n_lines, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if not raw.strip(b" \t\r\n"):  # blank under the rule of gfe.data.files
             n_blank += 1
             continue
         emit(detector.process_line(raw, line=n_lines))

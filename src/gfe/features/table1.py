@@ -6,6 +6,9 @@ single frame alike), so both compute exactly the same operations.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
 from gfe import N_LANDMARKS
@@ -28,20 +31,35 @@ N_DISTANCES = len(DISTANCE_PAIRS)  # 11
 N_ANGLES = len(ANGLE_TRIPLES)  # 7
 N_GEOMETRIC = N_DISTANCES + N_ANGLES  # 18
 
-_P = np.array(DISTANCE_PAIRS)
-_T = np.array(ANGLE_TRIPLES)
 
-USED_LANDMARKS = np.unique(np.concatenate([_P.ravel(), _T.ravel()]))  # the landmarks of Table 1
-N_USED = len(USED_LANDMARKS)
-# Columns of a frame's flat 300 values (x0 y0 z0 x1 ...) to gather: x of every used landmark, then y.
-XY_COLUMNS = np.concatenate([3 * USED_LANDMARKS, 3 * USED_LANDMARKS + 1])
+@dataclass(frozen=True, eq=False)
+class Table1Index:
+    """Where Table 1's inputs sit, for the block code here and the one-frame code of
+    :class:`gfe.features.paper.FrameFeatures` (the same operations on the same layout, so equal values).
+
+    Gather ``xy_columns`` of a frame's 300 values (x0 y0 z0 x1 …): the x of the used landmarks,
+    then their y. Then ``gathered[minuend] - gathered[subtrahend]`` is the x half (dx of D1–D11,
+    u of A1–A7, v of A1–A7) followed by the y half in the same order; ``distances``, ``u`` and
+    ``v`` slice one half.
+    """
+
+    landmarks: np.ndarray
+    xy_columns: np.ndarray
+    minuend: np.ndarray
+    subtrahend: np.ndarray
+    distances: ClassVar[slice] = slice(0, N_DISTANCES)
+    u: ClassVar[slice] = slice(N_DISTANCES, N_DISTANCES + N_ANGLES)
+    v: ClassVar[slice] = slice(N_DISTANCES + N_ANGLES, N_DISTANCES + 2 * N_ANGLES)
+    half: ClassVar[int] = N_DISTANCES + 2 * N_ANGLES  # 25 differences per coordinate
+
+    @classmethod
+    def build(cls) -> Table1Index:
+        pairs, triples = np.array(DISTANCE_PAIRS), np.array(ANGLE_TRIPLES)
+        used = np.unique(np.concatenate([pairs.ravel(), triples.ravel()]))
+        a = np.searchsorted(used, np.concatenate([pairs[:, 0], triples[:, 0], triples[:, 2]]))
+        b = np.searchsorted(used, np.concatenate([pairs[:, 1], triples[:, 1], triples[:, 1]]))
+        n = len(used)
+        return cls(used, np.concatenate([3 * used, 3 * used + 1]), np.r_[a, a + n], np.r_[b, b + n])
 
 
-def slot(idx: np.ndarray) -> np.ndarray:
-    """Positions in the gathered block (x of every used landmark, then y) of landmarks ``idx``."""
-    return np.searchsorted(USED_LANDMARKS, idx)
-
-
-# Slots of the two ends of every distance, and of the ends (a, b) and middle (m) of every angle.
-DIST_A, DIST_B = slot(_P[:, 0]), slot(_P[:, 1])
-ANGLE_A, ANGLE_M, ANGLE_B = (slot(_T[:, i]) for i in range(3))
+TABLE1 = Table1Index.build()
