@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from gfe import EXPRESSIONS
-from gfe.cli.common import DataDir, Force, NoProgress, ensure_data, names, notice, print_text, warn
+from gfe.cli.common import DataDir, Force, NoProgress, ensure_data, flag, names, notice, print_text, warn
 from gfe.errors import GfeError
 
 PREDICTIONS_KEEP = ("first", "all", "none")
@@ -179,7 +179,7 @@ ValFraction = Annotated[
 ]  # fmt: skip
 Evaluate = Annotated[
     bool,
-    typer.Option(
+    flag(
         "--evaluate/--no-evaluate",
         help="After the search, score default and best config on the test split (once).",
     ),

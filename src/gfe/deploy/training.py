@@ -54,7 +54,7 @@ def train_bundle(
     and return the bundle (not yet saved: :meth:`Bundle.save`)."""
     from gfe.data import check_expression, load_dataset, parse_names
 
-    check_expression(expression)
+    expression = check_expression(expression)
     est = _checked(model, params, threshold, val_fraction)
     spec = spec_by_name(features)
     signers = parse_names(list(signers) if signers else None, SIGNERS, "signer")
