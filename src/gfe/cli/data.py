@@ -1,4 +1,4 @@
-"""``gfe data``: find, check and download the UCI dataset."""
+"""``gfe data``: check the dataset in use, or download UCI's own archive."""
 
 from pathlib import Path
 from typing import Annotated
@@ -7,7 +7,10 @@ import typer
 
 from gfe.cli.common import DataDir, console, ensure_data, error, flag, friendly
 
-app = typer.Typer(help="Find, check and download the UCI dataset.", no_args_is_help=True)
+app = typer.Typer(
+    help="Check the dataset in use (the copy bundled with gfe, UCI's download or your folder), or download UCI's archive.",
+    no_args_is_help=True,
+)
 
 
 @app.command("check")
@@ -88,7 +91,7 @@ def download(
 ) -> None:
     """Download UCI's archive, verify every file's sha256, and unpack it atomically.
 
-    Into the cache by default, where it replaces the copy bundled with gfe.
+    It goes into the per-user cache by default, where it replaces the copy bundled with gfe.
     """
     from gfe.data.download import download_dataset
 
