@@ -34,22 +34,22 @@ def commands(group=None, prefix=()):
             yield (*prefix, name), cmd
 
 
-def panel_rows(text: str, title: str) -> dict[str, list[str]]:
-    """The lines of each row of a help panel ("╭─ Commands ─…"), without the borders."""
+def panel_rows(text: str, title: str) -> dict[str, tuple[int, list[str]]]:
+    """Each row of a help panel ("╭─ Commands ─…"): (the column its description starts at, the
+    description's lines, without the borders)."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"╭─ {title} "))
-    rows: dict[str, list[str]] = {}
+    rows: dict[str, tuple[int, list[str]]] = {}
     current = None
     for line in lines[start + 1 :]:
         if line.startswith("╰"):
             break
-        inner = line.strip()[1:-1]
-        m = re.match(r" (\S+)\s{2,}(.*\S)", inner)
-        if m and not inner.startswith("   "):
+        m = re.match(r"│ (\S+)(\s{2,})(.*?)\s*│$", line)
+        if m:
             current = m.group(1)
-            rows[current] = [m.group(2)]
-        elif current and inner.strip():
-            rows[current].append(inner.strip())
+            rows[current] = (m.start(3), [m.group(3)])
+        elif current and line.strip("│ "):
+            rows[current][1].append(line.strip("│ "))
     return rows
 
 
@@ -65,14 +65,13 @@ def test_top_level_help_is_complete_sentences_at_80_columns():
     rows = panel_rows(text, "Commands")
     group = typer.main.get_command(app)
     assert set(rows) == set(group.commands)
-    width = max(len(line) for line in text.splitlines() if line.startswith("│ ")) - 4
-    for name, lines in rows.items():
+    for name, (column, lines) in rows.items():
         shown = " ".join(lines)
         assert shown == first_paragraph(group.commands[name]) and shown.endswith("."), name
         # no line broken early: the next line's first word would not have fitted on it
-        column = width - len(name) - 3
+        room = 80 - 2 - column  # the panel's right border and the space before it
         for line, following in itertools.pairwise(lines):
-            assert len(line) + 1 + len(following.split()[0]) > column - 2, (name, line)
+            assert len(line) + 1 + len(following.split()[0]) > room, (name, line)
 
 
 @pytest.mark.parametrize("path", [p for p, _ in commands()], ids=" ".join)
