@@ -94,3 +94,24 @@ def test_reproduce_on_real_data_quick(tmp_path, real_data):
     assert lstm["wh_question"] > 0.85 and lstm["relative"] > 0.85
     rel = r[r.expression == "relative"]
     assert (rel["n_train"] + rel["n_test"] == 4234 - 588).all()  # unknown frames left out
+
+
+@pytest.mark.realdata
+def test_data_check_fits_80_columns_without_cutting_recording_names(real_data):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gfe = Path(sys.executable).with_name("gfe")
+    env = {**os.environ, "COLUMNS": "80"}
+    done = subprocess.run([str(gfe), "data", "check", "--data-dir", str(real_data)], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert all(len(line) <= 80 for line in table)
+    names = [line.split("│")[1].strip() for line in table]
+    assert [n for n in names if n not in ("", "recording", "total")] == [
+        f"{s}_{e}" for e in ("affirmative", "conditional", "doubt_question", "emphasis", "negative",
+                             "relative", "topics", "wh_question", "yn_question") for s in "ab"
+    ]  # fmt: skip

@@ -327,27 +327,27 @@ def test_real_files_pass_packaged_checksums(server, tmp_path, real_data):
     assert sorted(p.name for p in dest.iterdir()) == sorted(names)
 
 
-@pytest.mark.realdata
-def test_reproduce_on_a_fresh_machine_downloads_into_the_cache(server, tmp_path, real_data, monkeypatch):
-    """The README's first command: no dataset anywhere → `gfe reproduce` downloads it (saying so)
-    into the per-user cache, verifies it, and runs."""
+def test_reproduce_on_a_fresh_machine_uses_the_bundled_copy_not_the_network(tmp_path, monkeypatch):
+    """The README's first command on a machine without network: no dataset anywhere → `gfe
+    reproduce` unpacks the copy bundled with gfe into the per-user cache (saying so, on standard
+    error) and runs; nothing is downloaded (the archive URL points at a port nobody listens on)."""
     from typer.testing import CliRunner
 
     from gfe.cli import app
 
-    names = [*dl.packaged_checksums(), *RECONSTRUCTED]
-    url = server.serve(
-        "/uci.zip", make_zip({n: (real_data / n).read_bytes() for n in names}, zipfile.ZIP_STORED)
-    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     monkeypatch.delenv("GFE_DATA_DIR", raising=False)
-    monkeypatch.setenv("GFE_DATA_URL", url)
+    monkeypatch.setenv("GFE_DATA_URL", f"http://127.0.0.1:{port}/gfe.zip")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert not gfe_data.dataset_present(gfe_data.cache_dir())
     args = ["reproduce", "--out", str(tmp_path / "run"), "--seeds", "1", "--epochs", "2",
             "--expressions", "affirmative", "--models", "mlp", "--no-progress"]  # fmt: skip
     res = CliRunner().invoke(app, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    assert "downloading the UCI archive" in res.output
-    assert gfe_data.dataset_present(gfe_data.cache_dir())
+    assert "unpacking the copy of UCI's dataset bundled with gfe" in res.stderr
+    assert "unpacking" not in res.stdout and "download" not in res.stdout
+    assert gfe_data.is_bundled_copy(gfe_data.cache_dir())
     assert str(tmp_path / "cache") in str(gfe_data.cache_dir())
     assert (tmp_path / "run" / "table3.md").is_file()

@@ -153,6 +153,30 @@ def test_predict_to_standard_output(bundles, odd_recording):
     assert res.stdout.splitlines()[0] == "frame,timestamp,usable,probability,label"
 
 
+def test_predict_without_out_prints_json_and_says_where_the_frames_went(bundles, odd_recording):
+    res = invoke("predict", bundles / "seq", odd_recording)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)  # standard output holds the JSON document and nothing else
+    assert len(doc["frames"]) == 140 and doc["labellings"][0]["expression"] == "negative"
+    assert "wrote the frames to standard output" in res.stderr and "--out FILE.csv" in res.stderr
+    assert "140 frames" in res.stderr and "140 frames" not in res.stdout
+
+
+def test_the_output_format_comes_from_the_suffix_or_format(bundles, odd_recording, tmp_path):
+    res = invoke("predict", bundles / "seq", odd_recording, "--out", tmp_path / "x.txt")
+    assert res.exit_code == 2 and "cannot tell the format from 'x.txt'" in res.output
+    assert "--format" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "x.txt").exists()  # refused before any work
+    res = invoke("predict", bundles / "seq", odd_recording, "--out", tmp_path / "x.txt", "--format", "csv")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "x.txt").read_text().splitlines()[0] == "frame,timestamp,usable,probability,label"
+    assert (tmp_path / "x.segments.csv").is_file()
+    res = invoke("predict", bundles / "seq", odd_recording, "--out", tmp_path / "y.data", "--format", "json")
+    assert res.exit_code == 0 and json.loads((tmp_path / "y.data").read_text())["frames"]
+    res = invoke("predict", bundles / "seq", odd_recording, "--format", "xml")
+    assert res.exit_code == 2 and "--format 'xml': choose csv or json" in res.output
+
+
 def test_a_folder_of_bundles_gives_a_multi_label_timeline(bundles, odd_recording, tmp_path):
     res = invoke("predict", bundles / "all", odd_recording, "--out", tmp_path / "t.csv")
     assert res.exit_code == 0, res.output

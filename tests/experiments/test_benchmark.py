@@ -174,3 +174,31 @@ def test_event_scores_are_in_every_row(synthetic_data):
     assert 0 <= row["event_f1"] <= 1 and row["n_events"] > 0 and row["decision"].startswith("on ")
     paper = run_cell(spec, Cell("topics", "paper", 0, "logreg"))["rows"][0]
     assert np.isnan(paper["event_f1"])  # a shuffled split has no stretches of test frames
+
+
+def test_a_config_file_is_labelled_as_tuned_everywhere_and_its_source_recorded(tmp_path, synthetic_data):
+    """`gfe benchmark --config mine.json` runs the config as MODEL@NAME; tables, wins and losses and
+    the HTML report call it "logreg (tuned: mine)"; run.json records the file it came from."""
+    from gfe.experiments.configs import model_config
+
+    config = tmp_path / "mine.json"
+    config.write_text(json.dumps(model_config("logreg", {"C": 0.5}, "clean")))
+    out = tmp_path / "b"
+    args = ["benchmark", "--data-dir", str(synthetic_data), "--models", "paper-lstm", "--config", str(config),
+            "--protocols", "paper,chrono", "--expressions", "topics", "--seeds", "1", "--jobs", "1",
+            "--no-progress", "--param", "paper-lstm.epochs=2", "--out", str(out)]  # fmt: skip
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(out / "results.csv")["model"]) == {"paper-lstm", "logreg@mine"}
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["model_sources"] == {"logreg@mine": str(config)}
+    assert run["config"]["model_params"]["logreg@mine"] == {"C": 0.5}
+    for name in ("tables.md", "table_chrono.md", "winloss.md"):
+        text = (out / name).read_text()
+        assert "logreg (tuned: mine)" in text and "logreg@mine" not in text, name
+    assert "| expression | paper-lstm | logreg (tuned: mine) |" in res.stdout
+    report = tmp_path / "report.html"
+    res = CliRunner().invoke(app, ["report", str(out), "--out", str(report), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    html = report.read_text()
+    assert "logreg (tuned: mine)" in html and str(config) in html

@@ -300,3 +300,39 @@ def test_report_renders_in_headless_chromium(report, chromium_path, tmp_path):
     assert toc == [f"#{s}" for s in SECTIONS]
     assert (tmp_path / "report.png").read_bytes().startswith(PNG)
     assert os.path.getsize(tmp_path / "report.png") > 50_000
+
+
+def test_the_progress_bar_counts_the_figures_it_draws(runs, tmp_path, monkeypatch):
+    """Figures drawn before (a tune run's PNGs) are not counted, and the bar never names a figure
+    number beyond its own count ("figure 26 … 24/24")."""
+    import gfe.progress
+
+    report = htmlreport.build_report([runs["reproduce"], fake_tune_run(tmp_path / "tune")])
+    ready = [f for f in report.figures if f.png is not None]
+    todo = [f for f in report.figures if f.png is None]
+    assert ready and todo and max(f.number for f in todo) > len(todo)
+    seen = {"total": None, "advanced": 0, "descriptions": []}
+
+    class Bar:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def add_task(self, description, total):
+            seen["total"] = total
+            return 0
+
+        def update(self, task, description):
+            seen["descriptions"].append(description)
+
+        def advance(self, task):
+            seen["advanced"] += 1
+
+    monkeypatch.setattr(gfe.progress, "progress_bar", lambda enabled=True: Bar())
+    monkeypatch.setattr(htmlreport.Figure, "render", lambda self: setattr(self, "png", PNG))
+    htmlreport.render_figures(report)
+    assert seen["total"] == seen["advanced"] == len(todo) == len(seen["descriptions"])
+    for description, fig in zip(seen["descriptions"], todo, strict=True):
+        assert fig.alt[:20] in description and not re.search(r"figure \d", description), description

@@ -20,17 +20,27 @@ from gfe.errors import GfeError
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
+
+def flag(*names: str, help: str):
+    """A boolean option that takes no value (``--force``, or ``--evaluate/--no-evaluate``): shown in
+    ``--help`` without a value type, since ``--force true`` is not how it is written."""
+    return typer.Option(*names, help=help, metavar="")
+
+
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Dataset folder (default: $GFE_DATA_DIR, then the download cache)."),
+    typer.Option(
+        "--data-dir",
+        help="Dataset folder (default: $GFE_DATA_DIR, then the cache: UCI's download, else the copy bundled with gfe).",
+    ),
 ]
-NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+NoProgress = Annotated[bool, flag("--no-progress", help="No progress bar.")]
 Device = Annotated[
     str,
     typer.Option("--device", help="Where torch models train: auto (CUDA when there is a GPU), cpu or cuda."),
 ]
 Force = Annotated[
-    bool, typer.Option("--force", help="Replace an existing run folder (or bundle) of another configuration.")
+    bool, flag("--force", help="Replace an existing run folder (or bundle) of another configuration.")
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gfe import EXPRESSIONS
-from gfe.cli.common import DataDir, Device, console, ensure_data, err_console, notice
+from gfe.cli.common import DataDir, Device, console, ensure_data, err_console, flag, notice
 from gfe.errors import GfeError
 
 Expression = Annotated[
@@ -54,9 +54,7 @@ def train(
         Path, typer.Option("--out", help="Bundle folder to write (with --all: one per expression).")
     ],
     expression: Annotated[str | None, typer.Option("--expression", help="Expression to detect.")] = None,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Train all 9 expressions into OUT/<expression>.")
-    ] = False,
+    all_: Annotated[bool, flag("--all", help="Train all 9 expressions into OUT/<expression>.")] = False,
     model: Annotated[
         str | None, typer.Option("--model", help=f"{_bundle_models()} (default: seq-lstm).")
     ] = None,
@@ -78,7 +76,7 @@ def train(
             "--config", help="Model config file (best_config.json of `gfe tune`); --param overrides."
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing bundle in --out.")] = False,
+    force: Annotated[bool, flag("--force", help="Replace an existing bundle in --out.")] = False,
     device: Device = "cpu",
     data_dir: DataDir = None,
 ) -> None:
@@ -122,12 +120,14 @@ def predict(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="csv or json (default: from --out; json on standard output)."),
+        typer.Option(
+            "--format", help="csv or json (default: from the suffix of --out; json on standard output)."
+        ),
     ] = None,
     expression: Expression = None,
     signer: Signer = None,
     calibrate: Annotated[
-        bool, typer.Option("--calibrate", help="New signer: z-score the recording on all its own frames.")
+        bool, flag("--calibrate", help="New signer: z-score the recording on all its own frames.")
     ] = False,
     calibrate_seconds: CalSeconds = None,
     calibrate_frames: CalFrames = None,
@@ -138,10 +138,13 @@ def predict(
     targets: Annotated[
         Path | None, typer.Option("--targets", help="Labels of the recording: adds F1 etc. to the report.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    force: Annotated[bool, flag("--force", help="Replace an existing --out file.")] = False,
 ) -> None:
-    """Label every frame of a recording, and list the segments of each expression. The frames go to
-    --out, or to standard output; the summary goes to standard error."""
+    """Label every frame of a recording and list the segments of each expression.
+
+    The frames go to --out (CSV or JSON, from its suffix or --format), else to standard output as
+    JSON; the summary goes to standard error.
+    """
     from gfe.deploy import load_bundles, predict_file
     from gfe.deploy.labelling import check_output
 
@@ -161,7 +164,7 @@ def stream(
         str, typer.Argument(help="UCI-format frame lines: a file, or - for standard input.")
     ] = "-",
     follow: Annotated[
-        bool, typer.Option("--follow", help="Keep reading a file that is still being written.")
+        bool, flag("--follow", help="Keep reading a file that is still being written.")
     ] = False,
     idle_exit: Annotated[
         float, typer.Option("--idle-exit", help="With --follow: stop after this many seconds without data.")
@@ -171,7 +174,7 @@ def stream(
     calibrate_seconds: CalSeconds = None,
     calibrate_frames: CalFrames = None,
     threshold: Threshold = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No summary on standard error.")] = False,
+    quiet: Annotated[bool, flag("--quiet", help="No summary on standard error.")] = False,
 ) -> None:
     """Label frames as they arrive: one JSON line per frame (probability, label, latency)."""
     from gfe.deploy import Detector
@@ -200,7 +203,7 @@ def export(
     ],
     onnx: Annotated[Path, typer.Option("--onnx", help="ONNX file to write.")],
     expression: Expression = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing ONNX file.")] = False,
+    force: Annotated[bool, flag("--force", help="Replace an existing ONNX file.")] = False,
 ) -> None:
     """Export a bundle's model to ONNX (PaperLSTM, MLP; SeqLSTM and GRU as a stateful step)."""
     from gfe.deploy import BundleError, load_bundles

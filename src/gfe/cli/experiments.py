@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 
 from gfe import EXPRESSIONS
-from gfe.cli.common import DataDir, Device, Force, NoProgress, ensure_data, names, notice, print_text, warn
+from gfe.cli.common import (
+    DataDir,
+    Device,
+    Force,
+    NoProgress,
+    ensure_data,
+    flag,
+    names,
+    notice,
+    print_text,
+    warn,
+)
 from gfe.errors import GfeError
 from gfe.models.device import resolve_device
 
@@ -213,7 +224,7 @@ ValFraction = Annotated[
 ]  # fmt: skip
 Evaluate = Annotated[
     bool,
-    typer.Option(
+    flag(
         "--evaluate/--no-evaluate",
         help="After the search, score default and best config on the test split (once).",
     ),

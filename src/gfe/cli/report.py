@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from gfe.cli.common import NoProgress, console, warn
+from gfe.cli.common import NoProgress, console, flag, warn
 
 
 def report(
@@ -36,11 +36,14 @@ def report(
         typer.Option("--models", help="Comma-separated models of the timelines (default: the 3 best)."),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
+    force: Annotated[bool, flag("--force", help="Replace an existing report.")] = False,
     no_progress: NoProgress = False,
 ) -> None:
-    """One self-contained HTML report of run folders: Table 3, benchmark tables, F1 bars, confusion
-    matrices, loss curves, timelines, tuning, the features on the face, commands and versions."""
+    """Write one self-contained HTML report of run folders, and its tables as Markdown.
+
+    It holds Table 3, benchmark tables, F1 bars, confusion matrices, loss curves, timelines, tuning,
+    the features on the face, commands and versions.
+    """
     from gfe.report import make_report
 
     chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None

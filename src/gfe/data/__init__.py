@@ -8,6 +8,10 @@ spellings are accepted.
 Unknown values are written ``nan`` (timestamps of the two reconstructed files, x/y of 588
 frames of ``a_relative``) and Kinect writes ``z = 0`` when depth is lost. Both are counted and
 reported here and never replaced by numbers: what to do with them is the feature spec's choice.
+
+Where the dataset is (:func:`locate_dataset`): ``--data-dir``, ``$GFE_DATA_DIR``, else the per-user
+cache, which holds UCI's archive after ``gfe data download`` or, unpacked there on first use, the
+copy bundled with gfe (:mod:`gfe.data.bundled`). Only ``gfe data download`` uses the network.
 """
 
 from gfe.data.dataset import check_dataset, find_targets, load_dataset, load_recording, locate_dataset
@@ -20,11 +24,20 @@ from gfe.data.files import (
     parse_frame_values,
     split_values,
 )
-from gfe.data.location import DATA_ENV, cache_dir, dataset_present, resolve_data_dir
+from gfe.data.location import (
+    BUNDLED_MARKER,
+    DATA_ENV,
+    cache_dir,
+    data_dir_source,
+    dataset_present,
+    is_bundled_copy,
+    resolve_data_dir,
+)
 from gfe.data.names import check_expression, check_signer, datapoints_name, parse_names, targets_names
 from gfe.data.recording import Recording
 
 __all__ = [
+    "BUNDLED_MARKER",
     "DATA_ENV",
     "N_VALUES",
     "Recording",
@@ -32,9 +45,11 @@ __all__ = [
     "check_dataset",
     "check_expression",
     "check_signer",
+    "data_dir_source",
     "datapoints_name",
     "dataset_present",
     "find_targets",
+    "is_bundled_copy",
     "is_header",
     "is_number",
     "load_datapoints",

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gfe import EXPRESSIONS, SIGNERS
-from gfe.data.download import download_dataset
 from gfe.data.files import load_datapoints, load_targets
 from gfe.data.location import DATA_ENV, dataset_present, resolve_data_dir
 from gfe.data.names import check_expression, check_signer, datapoints_name, targets_names
@@ -80,8 +79,9 @@ def check_dataset(data_dir: str | Path) -> tuple[list[dict], list[str]]:
 
 def locate_dataset(explicit: str | Path | None = None, notice=None) -> Path:
     """The dataset folder to use: ``explicit`` (``--data-dir``), ``$GFE_DATA_DIR``, else the download
-    cache — downloaded there first when absent. A folder that was named but holds no dataset is an
-    error that says so (nothing is downloaded then)."""
+    cache — where the copy bundled with gfe is unpacked first when the cache is empty (saying so
+    through ``notice``). Nothing is downloaded here: only ``gfe data download`` downloads. A folder
+    that was named but holds no dataset is an error that says so."""
     path = resolve_data_dir(explicit)
     if dataset_present(path):
         return path
@@ -90,6 +90,12 @@ def locate_dataset(explicit: str | Path | None = None, notice=None) -> Path:
             f"{path}: no UCI dataset there (expected files like a_affirmative_datapoints.txt); "
             f"fix --data-dir / {DATA_ENV}, or unset them to use the cache"
         )
+    from gfe.data.bundled import unpack_bundled
+
     if notice is not None:
-        notice(f"No dataset found: downloading the UCI archive into {path} …")
-    return download_dataset(dest=path)
+        notice(
+            f"No dataset found: unpacking the copy of UCI's dataset bundled with gfe into {path} "
+            "(CC BY 4.0; 2 of its files are reconstructions, see `gfe data check`; "
+            "`gfe data download` fetches UCI's own archive)"
+        )
+    return unpack_bundled(path)

@@ -19,12 +19,11 @@ match it; a recording with a file that has no entry is checked by structure inst
 datapoints file parses and has exactly one frame per label in its targets file. The extras are
 not listed in the packaged file; they are verified only when a caller's mapping lists them.
 
-Atomicity. The archive is streamed into a temporary folder beside ``dest`` (same parent, so
-renames stay on one file system); the files are unpacked and checked inside it, and only then
-renamed into place. A previous dataset in ``dest`` is renamed away, the new one moved in, and
-the old one removed. On any failure the temporary folder is removed, ``dest`` is left as it was
-(absent, or the previous dataset), and a :class:`~gfe.errors.GfeError` says in one message what
-went wrong, naming the URL or the file, and what to do.
+Atomicity. The archive is streamed into a temporary folder beside ``dest``, unpacked and checked
+there, and only then renamed into place (:func:`gfe.data.install.install_folder`). On any failure
+``dest`` is left as it was (absent, or the previous dataset), and a :class:`~gfe.errors.GfeError`
+says in one message what went wrong, naming the URL or the file, and what to do. A download
+replaces the copy bundled with gfe (:mod:`gfe.data.bundled`) when that copy is in ``dest``.
 """
 
 from __future__ import annotations
@@ -34,8 +33,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -47,7 +44,8 @@ from pathlib import Path, PurePosixPath
 
 from gfe import EXPRESSIONS, SIGNERS, __version__
 from gfe.data.files import load_datapoints, load_targets
-from gfe.data.location import DATA_ENV, cache_dir
+from gfe.data.install import check_dest, install_folder
+from gfe.data.location import BUNDLED_MARKER, DATA_ENV, cache_dir
 from gfe.data.names import datapoints_name, targets_names
 from gfe.errors import GfeError, mask_secrets
 
@@ -219,8 +217,10 @@ def _needed() -> list[tuple[str, str, str, list[str]]]:
     return [(s, e, datapoints_name(s, e), targets_names(s, e)) for e in EXPRESSIONS for s in SIGNERS]
 
 
-def _known_names() -> set[str]:
-    names = set(EXTRA_FILES)
+def known_names() -> set[str]:
+    """What a dataset folder may hold: the dataset's files, the extras, and the marker of the copy
+    bundled with gfe (which a download replaces)."""
+    names = {*EXTRA_FILES, BUNDLED_MARKER}
     for _, _, points, targets in _needed():
         names.add(points)
         names.update(targets)
@@ -376,53 +376,6 @@ def _check_structure(staging: Path, points: str, label: str, url: str) -> None:
         )
 
 
-# -------------------------------------------------------------------------------------- install
-def _check_dest(dest: Path) -> None:
-    """Refuse to replace anything but nothing, an empty folder, or a folder of dataset files."""
-    if not dest.exists() and not dest.is_symlink():
-        return
-    if dest.is_symlink() or not dest.is_dir():
-        raise GfeError(
-            f"{dest} exists and is not a folder; refusing to replace it — choose another folder (--data-dir)"
-        )
-    known = _known_names()
-    for entry in sorted(dest.iterdir()):
-        if entry.name not in known or not entry.is_file() or entry.is_symlink():
-            raise GfeError(
-                f"{dest} holds {entry.name!r}, which is not a dataset file; refusing to replace it — "
-                "choose a new or empty folder (--data-dir), or empty this one"
-            )
-
-
-def _make_parents(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; return those created, deepest first."""
-    created = []
-    probe = folder
-    while not probe.exists():
-        created.append(probe)
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GfeError(f"cannot create {folder}: {exc}; choose another folder (--data-dir)") from None
-    return created
-
-
-def _install(staging: Path, dest: Path, work: Path) -> None:
-    """Move ``staging`` to ``dest``; a previous ``dest`` goes into ``work`` (removed by the caller)."""
-    old = work / "previous"
-    if dest.exists():
-        os.replace(dest, old)
-    try:
-        os.replace(staging, dest)
-    except OSError:
-        if old.exists():
-            os.replace(old, dest)
-        raise
-
-
 def download_dataset(
     dest: Path | None = None,
     url: str | None = None,
@@ -440,35 +393,12 @@ def download_dataset(
     dest = Path(dest if dest is not None else cache_dir()).expanduser().absolute()
     url = resolve_url(url)
     sums = packaged_checksums() if checksums is None else dict(checksums)
-    _check_dest(dest)
-    created = _make_parents(dest.parent)
-    work: Path | None = None
-    done = False
-    try:
-        try:
-            work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.download-", dir=dest.parent))
-        except OSError as exc:
-            raise GfeError(
-                f"cannot write in {dest.parent}: {exc}; choose another folder (--data-dir)"
-            ) from None
+    check_dest(dest, known_names())
+
+    def fill(staging: Path, work: Path) -> None:
         archive = work / "archive.zip"
-        staging = work / "dataset"
-        try:
-            _fetch(url, archive, timeout, progress)
-            _unpack_and_check(archive, staging, work, mask_secrets(url), sums)
-            archive.unlink()
-            _install(staging, dest, work)
-        except OSError as exc:  # disk full, permissions, …
-            raise GfeError(
-                f"cannot unpack the dataset into {dest}: {exc}; free some space or choose another "
-                "folder (--data-dir), then retry"
-            ) from None
-        done = True
-        return dest
-    finally:
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
-        if not done:
-            for folder in created:  # deepest first; only the ones this call made, only if empty
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+        _fetch(url, archive, timeout, progress)
+        _unpack_and_check(archive, staging, work, mask_secrets(url), sums)
+        archive.unlink()
+
+    return install_folder(dest, fill, "download")

@@ -1,4 +1,10 @@
-"""Where the dataset lives: ``--data-dir``, ``$GFE_DATA_DIR``, then the per-user cache."""
+"""Where the dataset lives: ``--data-dir``, ``$GFE_DATA_DIR``, then the per-user cache.
+
+The cache holds either UCI's own archive, unpacked by ``gfe data download``, or the copy of the
+dataset bundled with gfe (:mod:`gfe.data.bundled`), unpacked there on first use. The bundled
+copy is told apart by a marker file, :data:`BUNDLED_MARKER`, that only its unpacking writes; a
+download replaces the whole folder, marker included.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,11 @@ from gfe import EXPRESSIONS, SIGNERS
 from gfe.data.names import datapoints_name
 
 DATA_ENV = "GFE_DATA_DIR"
+BUNDLED_MARKER = "BUNDLED-COPY.txt"
 
 
 def cache_dir() -> Path:
-    """The per-user folder that ``gfe data download`` fills."""
+    """The per-user folder that ``gfe data download`` fills (and the bundled copy is unpacked into)."""
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("gfe")) / "uci-gfe"
@@ -28,5 +35,17 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     return cache_dir()
 
 
+def data_dir_source(explicit: str | Path | None = None) -> str:
+    """Where :func:`resolve_data_dir` found its folder: ``"option"``, ``"env"`` or ``"cache"``."""
+    if explicit:
+        return "option"
+    return "env" if os.environ.get(DATA_ENV) else "cache"
+
+
 def dataset_present(data_dir: Path) -> bool:
     return (data_dir / datapoints_name(SIGNERS[0], EXPRESSIONS[0])).is_file()
+
+
+def is_bundled_copy(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds the copy bundled with gfe (its marker file is there)."""
+    return (Path(data_dir) / BUNDLED_MARKER).is_file()

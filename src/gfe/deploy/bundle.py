@@ -445,10 +445,20 @@ def validate(cfg: Any, weights_folder: Path) -> tuple[dict, dict[str, np.ndarray
 
 
 # ------------------------------------------------------------------------------------- loading
+def _spelled(expression: str | None) -> str | None:
+    """The canonical form of an expression name (``wh-question`` → ``wh_question``), when it is one."""
+    from gfe.data.names import canonical_name
+
+    if expression is None:
+        return None
+    return canonical_name(expression, EXPRESSIONS) or expression
+
+
 def load_bundle(path: str | Path, expression: str | None = None) -> Bundle:
     """Load and validate a bundle folder (or its config.json). With ``expression``, a bundle for
     another expression is an error."""
     path = Path(path)
+    expression = _spelled(expression)
     folder = path.parent if path.name == CONFIG_NAME and path.is_file() else path
     if not folder.exists():
         raise _fail(folder, "not found; train one with `gfe train --out FOLDER`")
@@ -472,6 +482,7 @@ def load_bundles(path: str | Path, expression: str | None = None) -> list[Bundle
     """One bundle folder → [bundle]; a folder of bundle folders (``gfe train --all``) → all of
     them in the order of :data:`gfe.EXPRESSIONS`. ``expression`` selects one (error if absent)."""
     path = Path(path)
+    expression = _spelled(expression)
     if is_bundle(path) or (path.name == CONFIG_NAME and path.is_file()):
         return [load_bundle(path, expression)]
     if not path.is_dir():

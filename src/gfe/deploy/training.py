@@ -55,7 +55,7 @@ def train_bundle(
     and return the bundle (not yet saved: :meth:`Bundle.save`)."""
     from gfe.data import check_expression, load_dataset, parse_names
 
-    check_expression(expression)
+    expression = check_expression(expression)
     est = _checked(model, params, threshold, val_fraction)
     est.device = device  # the weights come back to the CPU: the bundle does not depend on it
     spec = spec_by_name(features)

@@ -9,6 +9,7 @@ module each: :mod:`~gfe.models.frame` (the paper's LSTM, MLP and pruned MLP), :m
 from gfe.models.base import FrameModel, Model, SearchSpace, Tags
 from gfe.models.registry import (
     default_grid,
+    display_name,
     make_model,
     model_class,
     model_classes,
@@ -23,6 +24,7 @@ __all__ = [
     "SearchSpace",
     "Tags",
     "default_grid",
+    "display_name",
     "make_model",
     "model_class",
     "model_classes",

@@ -57,9 +57,20 @@ def default_grid() -> tuple[str, ...]:
 
 
 def model_label(name: str) -> str:
-    """Display label of a model name (the name itself when unknown)."""
+    """Display label of a model name: its class's label (the name itself when unknown); a
+    configuration ``MODEL@NAME`` of ``gfe benchmark --config`` reads "LABEL (tuned: NAME)"."""
+    base, at, config = name.partition("@")
+    if at:
+        return f"{model_label(base)} (tuned: {config})"
     cls = model_classes().get(name.split(" (")[0])
     return cls.tags.label if cls else name
+
+
+def display_name(name: str) -> str:
+    """How benchmark tables and figures name a model: the model's name as typed on the command line
+    (``seq-lstm``), and a configuration ``MODEL@NAME`` as :func:`model_label` reads it
+    ("seq-lstm (tuned: NAME)")."""
+    return model_label(name) if "@" in name else name
 
 
 def model_colour(name: str) -> str | None:

@@ -64,6 +64,13 @@ def model_colour(model: str, models: Sequence[str] = ()) -> str:
     return OTHER_COLOURS[i % len(OTHER_COLOURS)]
 
 
+def shown(model: str) -> str:
+    """A model's name in a legend or panel title ("seq-lstm (tuned: NAME)" for ``seq-lstm@NAME``)."""
+    from gfe.models import display_name
+
+    return display_name(model)
+
+
 def pretty(expression: str) -> str:
     return expression.replace("_", " ")
 
@@ -134,7 +141,7 @@ def f1_bars(scores: pd.DataFrame, anchors: Mapping[str, Mapping[str, float]], ti
     series = [(m, "model") for m in models] + [(a, "anchor") for a in anchors]
     width = 0.85 / max(1, len(series))
     inches = min(WIDTH, 3.0 + len(expressions) * (0.35 * len(series) + 0.3))  # few bars: a narrower figure
-    fig, ax = plt.subplots(figsize=(inches, 4.4))
+    fig, ax = plt.subplots(figsize=(inches, 4.4), layout="constrained")
     x = np.arange(len(expressions))
     lows = []
     for i, (name, kind) in enumerate(series):
@@ -147,7 +154,7 @@ def f1_bars(scores: pd.DataFrame, anchors: Mapping[str, Mapping[str, float]], ti
             heights = np.array([anchors[name].get(e, np.nan) for e in expressions], dtype=float)
             colour, hatch = ANCHOR_STYLES[(i - len(models)) % len(ANCHOR_STYLES)]
             style = {"color": colour, "hatch": hatch, "edgecolor": "white", "linewidth": 0}
-        ax.bar(pos, np.nan_to_num(heights), width, label=name, **style)
+        ax.bar(pos, np.nan_to_num(heights), width, label=shown(name) if kind == "model" else name, **style)
         lows.append(np.nanmin(heights) if np.isfinite(heights).any() else 1.0)
     bottom = max(0.0, math.floor((min(lows) - 0.05) * 10) / 10)
     ax.set_ylim(bottom, 1.0)
@@ -155,11 +162,29 @@ def f1_bars(scores: pd.DataFrame, anchors: Mapping[str, Mapping[str, float]], ti
     ax.set_ylabel("F1 (positive class)")
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
-    ncols = len(series) if len(series) <= 7 else math.ceil(len(series) / 2)
-    ax.legend(ncols=ncols, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    ax.set_title(title, fontsize=11, pad=30 if ncols == len(series) else 44)
-    fig.tight_layout()
+    fig.suptitle(title, fontsize=11)
+    _legend_above(fig, ax, max_cols=7)
     return to_png(fig)
+
+
+def _legend_above(fig, ax, max_cols: int) -> None:
+    """The axes' legend above them, inside the figure: in one row when the figure can be widened
+    (up to :data:`WIDTH`) to hold it, else in as few rows as fit; the layout (constrained) makes
+    room for it under the title."""
+    handles, labels = ax.get_legend_handles_labels()
+    renderer = fig.canvas.get_renderer()
+    margin = 0.3  # inches left free beside the legend
+    for ncols in range(min(len(handles), max_cols), 0, -1):
+        legend = ax.legend(
+            handles, labels, ncols=ncols, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.01)
+        )
+        needed = legend.get_window_extent(renderer).width / fig.dpi + margin
+        if needed <= fig.get_figwidth() or ncols == 1:
+            return
+        if needed <= WIDTH:
+            fig.set_figwidth(needed)
+            return
+        legend.remove()
 
 
 # --------------------------------------------------------------------------- confusion matrices
@@ -183,7 +208,7 @@ def confusion_matrices(counts: Mapping[str, Sequence[int]], title: str) -> bytes
         ax.set_yticks([0, 1], ["0", "1"])
         ax.set_xlabel("predicted", fontsize=8)
         ax.set_ylabel("true", fontsize=8)
-        ax.set_title(model, fontsize=9)
+        ax.set_title(shown(model), fontsize=9)
     for ax in axes.flat[len(models) :]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=11)
@@ -244,9 +269,9 @@ def _timeline_rows(ax_p, ax_s, rec: pd.DataFrame, models: Sequence[str], thresho
         test = (m["split"] == "test").to_numpy()
         colour = model_colour(model, models)
         xs, ys = _gapped(m["frame"].to_numpy()[test], m["prob"].to_numpy()[test])
-        ax_p.plot(xs, ys, color=colour, lw=0.9, label=model, zorder=3)
+        ax_p.plot(xs, ys, color=colour, lw=0.9, label=shown(model), zorder=3)
         positive = test & (m["prob"].to_numpy() >= threshold)
-        rows.append((model, _runs(positive, m["frame"].to_numpy()), colour))
+        rows.append((shown(model), _runs(positive, m["frame"].to_numpy()), colour))
     for i, (_, runs, colour) in enumerate(rows):
         ax_s.broken_barh(runs, (len(rows) - 1 - i + 0.15, 0.7), color=colour)
     ax_s.set_yticks(np.arange(len(rows)) + 0.5, [r[0] for r in reversed(rows)], fontsize=7)
@@ -297,7 +322,7 @@ def _legend_handles(models: Sequence[str]):
     from matplotlib.patches import Patch
 
     handles = [Patch(color="#555555", alpha=0.25, label="ground truth")]
-    handles += [Line2D([], [], color=model_colour(m, models), label=m) for m in models]
+    handles += [Line2D([], [], color=model_colour(m, models), label=shown(m)) for m in models]
     handles += [Patch(facecolor=c, edgecolor="#999999", label=s) for s, c in SPLIT_COLOURS.items()]
     return handles, [h.get_label() for h in handles]
 

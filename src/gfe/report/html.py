@@ -483,10 +483,22 @@ def _tested_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop_duplicates(keys).drop(columns="_order").sort_values(keys, kind="stable")
 
 
+def _ranked(model: str, f1: float) -> str:
+    """A model of the timelines as --models names it (and its label, for a tuned configuration),
+    with its mean F1."""
+    from gfe.models import display_name
+
+    score = f"{f1:.3f}" if np.isfinite(f1) else None
+    if display_name(model) == model:
+        return f"`{model}` ({score})" if score else f"`{model}`"
+    inner = ", ".join(x for x in (f"`{model}`", score) if x)
+    return f"{display_name(model)} ({inner})"
+
+
 def timeline_section(choice: TimelineChoice | None) -> Section | None:
     if choice is None:
         return None
-    ranked = ", ".join(f"`{m}` ({f1:.3f})" if np.isfinite(f1) else f"`{m}`" for m, f1 in choice.ranking)
+    ranked = ", ".join(_ranked(m, f1) for m, f1 in choice.ranking)
     blocks = [
         Paragraph(
             f"Every recording under `{choice.protocol}`, first seed only: ground truth (grey), each model's "
@@ -698,6 +710,8 @@ def _summarise_counts(counts: dict) -> str:
 
 
 def _run_provenance(run: Run) -> list:
+    from gfe.models import display_name
+
     info = run.info
     if not info:
         return [Note(f"{run.label}: no run.json, so no command, versions or checksums are known.")]
@@ -711,6 +725,10 @@ def _run_provenance(run: Run) -> list:
     versions = info.get("versions") or {}
     if versions:
         blocks.append(Table(["package", "version"], [[k, str(v)] for k, v in versions.items()], "ll"))
+    sources = (info.get("config") or {}).get("model_sources") or {}
+    if sources:
+        rows = [[display_name(m), f"`{m}`", f"`{path}`"] for m, path in sources.items()]
+        blocks.append(Table(["tuned configuration", "name", "config file"], rows, "lll"))
     if info.get("config") is not None:
         blocks.append(Details("Configuration (run.json)", [Code(json.dumps(info["config"], indent=2))]))
     sums = info.get("data_checksums") or {}
@@ -794,11 +812,13 @@ def build_report(
 def render_figures(report: Report, progress: bool = True) -> None:
     from gfe.progress import progress_bar
 
+    """Draw the figures not drawn yet. The bar counts the figures drawn now (its description names
+    the one being drawn, not its number in the report, which may count figures drawn before)."""
     todo = [f for f in report.figures if f.png is None]
     with progress_bar(progress) as bar:
         task = bar.add_task("drawing figures", total=len(todo))
         for fig in todo:
-            bar.update(task, description=f"figure {fig.number}: {fig.alt[:34]}")
+            bar.update(task, description=f"drawing: {fig.alt[:36]}")
             fig.render()
             bar.advance(task)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gfe import EXPRESSIONS
-from gfe.models import model_label
+from gfe.models import display_name, model_label
 from gfe.report.blocks import Heading, Paragraph, Table
 from gfe.report.published import TABLE3, TABLE3_AVERAGE, TABLE3_COLUMNS
 
@@ -40,11 +40,12 @@ def table3_blocks(results: pd.DataFrame) -> list:
     """Our F1 (mean ± std over seeds) beside the paper's three published columns, per protocol."""
     models = [m for m in PAPER_MODELS if m in set(results["model"])]
     models += sorted(set(results["model"]) - set(models))
+    n = results["seed"].nunique()
     blocks: list = [
         Heading("Table 3, reproduced", 1),
         Paragraph(
-            "F1 of the positive class per expression, mean ± std over "
-            f"{results['seed'].nunique()} seeds. Published columns: the seed paper's Table 3."
+            f"F1 of the positive class per expression, mean ± std over {n} seed{'s' * (n != 1)}. "
+            "Published columns: the seed paper's Table 3."
         ),
     ]
     for protocol, df in results.groupby("protocol", sort=False):
@@ -128,7 +129,7 @@ def benchmark_table(results: pd.DataFrame, protocol: str, metric: str = "f1") ->
             txt = f"{mean:.3f} ± {0 if np.isnan(std) else std:.3f}"
             cells.append(f"**{txt}**" if np.isclose(mean, best) else txt)
         rows.append([("**mean of 9**" if len(expressions) == 9 else "**mean**") if e is None else e, *cells])
-    return Table(["expression", *models], rows)
+    return Table(["expression", *[display_name(m) for m in models]], rows)
 
 
 def folds_table(results: pd.DataFrame, protocol: str) -> Table:
@@ -139,7 +140,7 @@ def folds_table(results: pd.DataFrame, protocol: str) -> Table:
     rows = []
     for m in dict.fromkeys(sub["model"]):
         vals = [per.get((m, f), np.nan) for f in folds]
-        rows.append([m, *[_fmt(v, 3) for v in vals], _fmt(float(np.nanmean(vals)), 3)])
+        rows.append([display_name(m), *[_fmt(v, 3) for v in vals], _fmt(float(np.nanmean(vals)), 3)])
     return Table(["model", *[str(f) for f in folds], "mean"], rows)
 
 
@@ -151,7 +152,11 @@ def events_table(results: pd.DataFrame, protocol: str) -> Table:
     per_seed = sub.groupby(["model", "seed"], sort=False)[list(cols)].mean()
     means = per_seed.groupby("model", sort=False).mean()
     rows = [
-        [m, *[_fmt(means.loc[m, c], 3) for c in cols[:4]], *[_fmt(means.loc[m, c], 1) for c in cols[4:]]]
+        [
+            display_name(m),
+            *[_fmt(means.loc[m, c], 3) for c in cols[:4]],
+            *[_fmt(means.loc[m, c], 1) for c in cols[4:]],
+        ]
         for m in dict.fromkeys(sub["model"])
     ]
     header = [
@@ -208,7 +213,7 @@ def winloss_table(results: pd.DataFrame, protocol: str, reference: str = "paper-
     rows = []
     for model in models:
         row = [
-            model,
+            display_name(model),
             *[_wins(m.xs(model, level="model"), _theirs(m, opp, reference, published)) for opp in opponents],
         ]
         if ev is not None and reference in models:
