@@ -15,7 +15,8 @@ from gfe.cli import app
 from gfe.data import load_dataset
 from gfe.experiments import benchmark as bm
 from gfe.experiments import runner as runner_module
-from gfe.experiments.runner import Cell, CellSpec, run_cell
+from gfe.experiments.cells import Cell, CellSpec
+from gfe.experiments.runner import run_cell
 from gfe.features import CLEAN
 from gfe.models import Tags
 from gfe.protocols import HIDDEN, PROTOCOLS, Sequence, carve_validation, load_pool, make_pool

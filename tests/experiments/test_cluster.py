@@ -102,8 +102,9 @@ def test_a_worker_killed_mid_cell_has_its_cell_rerun(tmp_path, synthetic_data_se
 
 
 def test_ctrl_c_cancels_the_pending_cells(tmp_path, synthetic_data_session, cluster):
+    from gfe.experiments.cells import grid
     from gfe.experiments.runfolder import RunFolder
-    from gfe.experiments.runner import grid, run_cells
+    from gfe.experiments.runner import run_cells
 
     cfg = _cfg(seeds=(0, 1, 2), model_params={"seq-lstm": {"hidden": 8, "max_epochs": 6}})
     folder = RunFolder(tmp_path / "c")

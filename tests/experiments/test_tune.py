@@ -151,7 +151,8 @@ def test_same_command_same_seed_same_trials(tmp_path, synthetic_data):
 
 def test_tuned_test_f1_is_what_the_benchmark_computes(tmp_path, synthetic_data):
     """The final comparison runs the benchmark's own cell code with the best config."""
-    from gfe.experiments.runner import Cell, CellSpec, run_cell
+    from gfe.experiments.cells import Cell, CellSpec
+    from gfe.experiments.runner import run_cell
 
     out = tmp_path / "s"
     assert _tune(synthetic_data, out).exit_code == 0

@@ -79,7 +79,10 @@ def test_a_causal_model_does_not_read_the_future(cls):
         pytest.skip("declared offline (not causal)")
     model = cls(**cls.test_params()).fit(_sequences(), seed=0)
     blind = _sequences(visible=False)
-    changed = [Sequence(x=s.x.copy(), y=s.y, signer=s.signer, usable=s.usable) for s in blind]
+    changed = [
+        Sequence(x=s.x.copy(), y=s.y, signer=s.signer, usable=s.usable, expression=s.expression)
+        for s in blind
+    ]
     for s in changed:
         s.x[120:] += 5.0
     for p, q in zip(model.predict_proba(blind), model.predict_proba(changed), strict=True):

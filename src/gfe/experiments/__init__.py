@@ -4,9 +4,10 @@
 Each experiment module has a config class and one function of the same name as the module."""
 
 from gfe.experiments.benchmark import BenchmarkConfig
+from gfe.experiments.cells import Cell, CellSpec
 from gfe.experiments.reproduce import ReproduceConfig
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import Cell, CellSpec, LocalExecutor, run_cell, run_cells
+from gfe.experiments.runner import LocalExecutor, run_cell, run_cells
 from gfe.experiments.tune import TuneConfig
 
 __all__ = [

@@ -17,8 +17,9 @@ import pandas as pd
 from gfe import EXPRESSIONS, __version__
 from gfe.errors import GfeError
 from gfe.experiments import provenance
+from gfe.experiments.cells import CellSpec, grid, model_of
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import CellSpec, grid, model_of, run_cells, run_grid
+from gfe.experiments.runner import run_cells, run_grid
 from gfe.experiments.scoring import DECISIONS, EVENT_COLUMNS
 from gfe.models import default_grid, make_model
 from gfe.protocols import get_protocol
@@ -68,7 +69,7 @@ class BenchmarkConfig:
         return CellSpec(
             data_dir=str(data_dir), features=self.features, model_params=self.model_params,
             val_fraction=self.val_fraction, threshold=self.threshold, predictions=self.predictions,
-            seeds=self.seeds, device=device, decisions=self.decisions,
+            seeds=self.seeds, device=device, decisions=self.decisions, expressions=self.expressions,
         )  # fmt: skip
 
 
@@ -76,6 +77,19 @@ def identity(cfg: BenchmarkConfig, data_dir: Path) -> dict:
     """Everything that changes a benchmark's results: the configuration, the data, gfe's version."""
     config = {k: v for k, v in cfg.to_dict().items() if k != "model_sources"}
     return {"config": config, "data": data_files_checksums(data_dir, cfg.expressions), "gfe": __version__}
+
+
+def _in_config_order(rows: pd.DataFrame, cfg: BenchmarkConfig) -> pd.DataFrame:
+    """Rows expression-major, then protocol, seed and model in the configuration's order (a
+    multi-expression model's rows come with each expression's), folds as the protocol gives them."""
+    if rows.empty:
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    order = [rows["expression"].map({e: i for i, e in enumerate(cfg.expressions)}),
+             rows["protocol"].map({p: i for i, p in enumerate(cfg.protocols)}), rows["seed"],
+             rows["model"].map({m: i for i, m in enumerate(cfg.models)})]  # fmt: skip
+    keys = pd.DataFrame({f"k{i}": k for i, k in enumerate(order)}).assign(n=range(len(rows)))
+    idx = keys.sort_values([*keys.columns], kind="stable").index
+    return rows.loc[idx, list(RESULT_COLUMNS)].reset_index(drop=True)
 
 
 def data_files_checksums(data_dir: Path, expressions) -> dict[str, str]:
@@ -112,7 +126,7 @@ def benchmark(
         cfg.cell_spec(data_dir, device), cells, folder, executor=executor, cluster=cluster, jobs=jobs or 2,
         progress=progress, label="benchmark",
     )  # fmt: skip
-    results = pd.DataFrame([r for c in cells for r in records[c.key]["rows"]], columns=list(RESULT_COLUMNS))
+    results = _in_config_order(pd.DataFrame([r for c in cells for r in records[c.key]["rows"]]), cfg)
     folder.write_csv(RunFolder.RESULTS, results)
     invocations = [
         *previous.get("invocations", []),

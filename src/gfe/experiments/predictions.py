@@ -71,16 +71,19 @@ def concat(tables: list[pd.DataFrame]) -> pd.DataFrame | None:
     return pd.concat(tables, ignore_index=True) if tables else None
 
 
-def write(run_dir: Path, tables: list[pd.DataFrame]) -> Path | None:
-    """Write one cell's fold tables (all the same expression/protocol/model/seed)."""
+def write(run_dir: Path, tables: list[pd.DataFrame]) -> list[Path]:
+    """Write one cell's fold tables: one file per expression (a multi-expression cell has several)."""
     if not tables:
-        return None
+        return []
     df = pd.concat(tables, ignore_index=True)
-    first = df.iloc[0]
     folder = Path(run_dir) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / file_name(first["expression"], first["protocol"], first["model"], int(first["seed"]))
-    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, compression="gzip"))
+    written = []
+    for expression, part in df.groupby("expression", sort=False):
+        first = part.iloc[0]
+        path = folder / file_name(expression, first["protocol"], first["model"], int(first["seed"]))
+        written.append(atomic_write(path, lambda tmp, p=part: p.to_csv(tmp, index=False, compression="gzip")))
+    return written
 
 
 def read(run_dir: Path) -> pd.DataFrame | None:

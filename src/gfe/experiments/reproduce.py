@@ -19,8 +19,9 @@ import pandas as pd
 from gfe import EXPRESSIONS, __version__
 from gfe.experiments import provenance
 from gfe.experiments.benchmark import data_files_checksums
+from gfe.experiments.cells import CellSpec, grid
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import CellSpec, grid, run_cells, run_grid
+from gfe.experiments.runner import run_cells, run_grid
 from gfe.models import make_model
 from gfe.protocols import get_protocol
 

@@ -16,71 +16,19 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
 
 import numpy as np
 
 from gfe.errors import GfeError
 from gfe.experiments import predictions
-from gfe.experiments.runfolder import RunFolder, identity_hash
-from gfe.experiments.scoring import fold_decisions, fold_scores
+from gfe.experiments.cells import ALL, Cell, CellSpec, model_of, row
+from gfe.experiments.multi import run_multi_cell
+from gfe.experiments.runfolder import RunFolder
+from gfe.experiments.scoring import fold_decisions
 from gfe.models import make_model
 from gfe.protocols import Fold, Pool, carve_validation, get_protocol, load_pool, make_sequences, signer_runs
-
-
-def model_of(entry: str) -> str:
-    """The model name of a grid entry: ``seq-lstm`` or ``seq-lstm@tuned`` (a named configuration
-    of it, whose parameters the run's ``model_params`` hold under the whole entry)."""
-    return entry.split("@", 1)[0]
-
-
-@dataclass(frozen=True)
-class Cell:
-    expression: str
-    protocol: str
-    seed: int
-    model: str  # a grid entry: a model name, or MODEL@CONFIG for a named configuration
-
-    @property
-    def key(self) -> str:
-        return f"{self.expression}|{self.protocol}|{self.seed}|{self.model}"
-
-    @classmethod
-    def from_key(cls, key: str) -> Cell:
-        expression, protocol, seed, model = key.split("|")
-        return cls(expression, protocol, int(seed), model)
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """What every cell of one run shares."""
-
-    data_dir: str
-    features: str = "clean"
-    model_params: dict[str, dict] = field(default_factory=dict)
-    val_fraction: float = 0.15
-    threshold: float = 0.5
-    curves: bool = False  # record train and test loss after every epoch (the paper's Figs. 3-4)
-    predictions: str = "first"  # keep per-frame predictions of: first seed, all, none
-    seeds: tuple[int, ...] = (0,)
-    device: str = "cpu"  # where torch models train (resolved: "cpu" or "cuda")
-    decisions: str = "threshold"  # or "validation": post-processing chosen on validation frames
-
-    def params(self, model: str) -> dict:
-        return dict(self.model_params.get(model, {}))
-
-    def cell_hash(self, cell: Cell) -> str:
-        """What changes a cell's result besides its key: spec and model parameters."""
-        return identity_hash(
-            {"features": self.features, "val_fraction": self.val_fraction, "threshold": self.threshold,
-             "params": self.params(cell.model), "curves": self.curves, "decisions": self.decisions}
-        )  # fmt: skip
-
-
-def grid(expressions: Iterable[str], protocols: Iterable[str], seeds: Iterable[int], models: Iterable[str]):
-    """Every cell, expression-major (the order results are reported in)."""
-    return [Cell(e, p, s, m) for e in expressions for p in protocols for s in seeds for m in models]
 
 
 # -------------------------------------------------------------------------------------- one cell
@@ -151,12 +99,14 @@ def run_cell(spec: CellSpec, cell: Cell) -> dict:
     import torch
 
     torch.set_num_threads(1)
+    if cell.expression == ALL:
+        return run_multi_cell(spec, cell)
     pool = load_pool(spec.data_dir, cell.expression, spec.features)
     rows, losses, tables = [], [], []
     keep = predictions.wanted(spec.predictions, cell.seed, spec.seeds)
     for fold in get_protocol(cell.protocol)(pool, cell.seed):
         model, prob, facts = _fit_fold(spec, cell, pool, fold)
-        rows.append(_row(spec, cell, pool, fold, model, prob, facts))
+        rows.append(row(spec, cell, pool, fold, model, prob, facts))
         if facts["curves"] is not None:
             losses += _loss_rows(rows[-1], facts["curves"])
         if keep:
@@ -174,16 +124,6 @@ def run_cell(spec: CellSpec, cell: Cell) -> dict:
         "losses": losses,
         "predictions": table,
     }
-
-
-def _row(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold, model, prob: np.ndarray, facts: dict) -> dict:
-    return {
-        "expression": cell.expression, "model": cell.model, "protocol": cell.protocol, "fold": fold.name,
-        "seed": cell.seed, "n_train": len(facts["train"]), "n_val": len(facts["val"]),
-        "n_test": len(fold.test), "n_unusable": pool.n_unusable, **fold_scores(pool, fold, facts["labels"]),
-        "hidden_units": getattr(model, "hidden_units_", spec.params(cell.model).get("hidden")),
-        "decision": facts["rule"].describe(), "fit_seconds": round(facts["fit_seconds"], 4),
-    }  # fmt: skip
 
 
 def _loss_rows(row: dict, curves: _Curves) -> list[dict]:

@@ -45,9 +45,10 @@ import pandas as pd
 from gfe import EXPRESSIONS, __version__
 from gfe.errors import GfeError
 from gfe.experiments import provenance
+from gfe.experiments.cells import Cell, CellSpec
 from gfe.experiments.configs import model_config
 from gfe.experiments.runfolder import RunFolder
-from gfe.experiments.runner import Cell, CellSpec, LocalExecutor, run_cells
+from gfe.experiments.runner import LocalExecutor, run_cells
 from gfe.models import SearchSpace, make_model, model_classes, model_names
 
 SPACE_VERSION = 1

@@ -47,6 +47,7 @@ class Tags:
     default_grid: bool = False  # in the default grid of `gfe benchmark`
     tunable: bool = False  # declares a search space for `gfe tune` (the contract test checks both agree)
     requires: tuple[str, ...] = ()  # optional packages it needs (checked when it is built)
+    multi_expression: bool = False  # one model for every expression (a head each), trained on all recordings
     order: int = 100  # position in listings (help texts, tables)
     about: str = ""  # one line for listings
 

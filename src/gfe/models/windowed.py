@@ -122,6 +122,7 @@ class WindowedModel(Model):
     noise: float = 0.05  # std of gaussian noise added to the inputs while training
     class_weight: str | None = None  # None or "balanced"
     grad_clip: float | None = 1.0  # max gradient norm; None: no clipping
+    augment: float = 0.0  # probability of each augmentation per training window (gfe.models.augment); 0: off
 
     history_: dict = field(default_factory=dict, init=False, repr=False)
     module_: nn.Module | None = field(default=None, init=False, repr=False)
@@ -142,6 +143,7 @@ class WindowedModel(Model):
             "dropout": 0 <= self.dropout < 1,
             "class_weight": self.class_weight in (None, "balanced"),
             "grad_clip": self.grad_clip is None or self.grad_clip > 0,
+            "augment": 0 <= self.augment <= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -275,11 +277,9 @@ class WindowedModel(Model):
         module.train()
         total, norm = 0.0, 0.0
         for idx in torch.randperm(len(xw), generator=gen).split(self.batch_size):
-            xb = xw[idx]
-            if self.noise > 0:  # drawn on the CPU generator whatever the device: the same noise
-                xb = xb + self.noise * torch.randn(xb.shape, generator=gen)
+            xb, yb, mb = self._augmented(xw[idx], yw[idx], mw[idx], gen)
             logits, _ = module(xb.to(dev), lengths=lens[idx])
-            s, w = masked_ce(logits, yw[idx].to(dev), mw[idx].to(dev), weight)
+            s, w = masked_ce(logits, yb.to(dev), mb.to(dev), weight)
             if float(w) == 0:  # only possible with a zero class weight
                 continue
             loss = s / w
@@ -290,6 +290,19 @@ class WindowedModel(Model):
             opt.step()
             total, norm = total + float(s.detach()), norm + float(w)
         return total / max(norm, 1e-12)
+
+    def _augmented(self, xb, yb, mb, gen):
+        """A training batch after augmentation (if on) and gaussian input noise, both drawn on the
+        CPU generator whatever the device: the same seed gives the same batches."""
+        if self.augment > 0:
+            from gfe.models.augment import Augmentation, augment
+
+            xb, yb, mb = augment(
+                xb, yb, mb, self.n_features_in_, self.deltas, Augmentation(p=self.augment), gen
+            )
+        if self.noise > 0:
+            xb = xb + self.noise * torch.randn(xb.shape, generator=gen)
+        return xb, yb, mb
 
     @staticmethod
     def _validate(module, val_data, weight) -> tuple[float, float]:
