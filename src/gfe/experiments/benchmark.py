@@ -27,7 +27,8 @@ from gfe.protocols import get_protocol
 DEFAULT_PROTOCOLS = ("paper", "paper-holdout", "chrono", "cross-signer", "cross-signer-calibrated")
 RESULT_COLUMNS = (
     "expression", "model", "protocol", "fold", "seed", "n_train", "n_val", "n_test",
-    "f1", "precision", "recall", "accuracy", "tn", "fp", "fn", "tp", *EVENT_COLUMNS, "decision", "fit_seconds",
+    "f1", "precision", "recall", "accuracy", "tn", "fp", "fn", "tp", *EVENT_COLUMNS, "val_f1", "decision",
+    "fit_seconds",
 )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gfe.experiments.runfolder import identity_hash
-from gfe.experiments.scoring import fold_scores
+from gfe.experiments.scoring import fold_scores, validation_f1
 from gfe.protocols import Fold, Pool
 
 
@@ -85,6 +85,7 @@ def row(spec: CellSpec, cell: Cell, pool: Pool, fold: Fold, model, prob: np.ndar
         "expression": pool.expression, "model": cell.model, "protocol": cell.protocol, "fold": fold.name,
         "seed": cell.seed, "n_train": len(facts["train"]), "n_val": len(facts["val"]),
         "n_test": len(fold.test), "n_unusable": pool.n_unusable, **fold_scores(pool, fold, facts["labels"]),
+        "val_f1": validation_f1(pool, facts["val"], facts["labels"]),
         "hidden_units": getattr(model, "hidden_units_", spec.params(cell.model).get("hidden")),
         "decision": facts["rule"].describe(), "fit_seconds": round(facts["fit_seconds"], 4),
     }  # fmt: skip

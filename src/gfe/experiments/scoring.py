@@ -80,3 +80,40 @@ def fold_scores(pool: Pool, fold: Fold, labels: np.ndarray) -> dict:
         "onset_error": ev.onset_mae, "offset_error": ev.offset_mae, "n_events": ev.n_true,
         "n_predicted_events": ev.n_pred,
     }  # fmt: skip
+
+
+def validation_f1(pool: Pool, val: np.ndarray, labels: np.ndarray) -> float:
+    """Frame F1 of the decisions on the validation frames (training frames held out of training),
+    what choices between configurations are made on; ``nan`` when the fold carved none."""
+    if not len(val):
+        return float("nan")
+    return binary_metrics(pool.labels[val], labels[val])["f1"]
+
+
+def rescore(frames, how: str, causal: bool, threshold: float = 0.5) -> dict:
+    """The scores of one kept cell fold (its per-frame predictions: signer, frame, split, label,
+    prob) with decisions made ``how`` — e.g. decisions chosen on the validation frames of a run
+    that used a plain threshold. For a model that carved its validation part anyway (the temporal
+    ones), this equals having run with those decisions: the training is the same."""
+    from gfe.protocols import Fold
+
+    frames = frames.sort_values(["signer", "frame"], kind="stable")
+    prob = frames["prob"].to_numpy(dtype=float)
+    usable = np.isfinite(prob)
+    pool = Pool(
+        expression=str(frames["expression"].iloc[0]), features=np.zeros((len(frames), 0)),
+        labels=frames["label"].to_numpy(dtype=np.int64), signers=frames["signer"].to_numpy(dtype=str),
+        frame=frames["frame"].to_numpy(), usable=usable, spec=None,
+    )  # fmt: skip
+    split = frames["split"].to_numpy()
+    idx = np.arange(len(frames))
+    protocol = str(frames["protocol"].iloc[0])
+    fold = Fold(protocol, "", train=idx[split == "train"], test=idx[(split == "test") & usable],
+                norm_fit=idx[:0], shuffled=protocol == "paper")  # fmt: skip
+    val = idx[(split == "val") & usable]
+    labels, rule = fold_decisions(pool, fold, np.nan_to_num(prob), val, how, causal, threshold)
+    return {
+        **fold_scores(pool, fold, labels),
+        "val_f1": validation_f1(pool, val, labels),
+        "decision": rule.describe(),
+    }
