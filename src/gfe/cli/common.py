@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gfe.errors import GfeError
+from gfe.errors import GfeError, os_error_message
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -51,7 +51,8 @@ def _escape(text: str) -> str:
 
 def friendly(fn):
     """Turn a GfeError into one line on stderr and exit status 2 — never a traceback; Ctrl-C is one
-    line and status 130; a closed standard output (``| head``) ends quietly."""
+    line and status 130; a closed standard output (``| head``) ends quietly; any other error of the
+    operating system (a full disk, a closed stream) is one line naming the file, and status 2."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -66,8 +67,24 @@ def friendly(fn):
         except BrokenPipeError:
             silence_stdout()
             raise typer.Exit(0) from None
+        except OSError as exc:
+            on_stdout = not _flush_stdout()
+            error(os_error_message(exc, "standard output" if on_stdout and not exc.filename else None))
+            raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _flush_stdout() -> bool:
+    """Flush standard output; when that fails too (a full disk behind it), silence it so that the
+    interpreter's own flush at exit adds no second message. True when standard output is fine."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return True
+    except (OSError, ValueError):
+        silence_stdout()
+        return False
 
 
 def silence_stdout() -> None:

@@ -34,9 +34,9 @@ import numpy as np
 
 from gfe import EXPRESSIONS
 from gfe.deploy.engines import Engine, make_engine, model_inputs
-from gfe.errors import GfeError
+from gfe.errors import GfeError, os_error_message
 from gfe.features import N_FEATURES, SPECS, FeatureSpec, scale_features
-from gfe.outputs import atomic_write_bytes
+from gfe.outputs import atomic_write_bytes, check_output_folder
 
 FORMAT = "gfe-bundle"
 FORMAT_VERSION = 2
@@ -184,7 +184,10 @@ class Bundle:
 
         folder = Path(folder)
         check_bundle_target(folder, force)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BundleError(f"--out {folder}: cannot create it ({os_error_message(exc)})") from None
         tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(self.weights.items())}
         data = save(tensors, metadata={"format": FORMAT})
         self.config["format_version"] = FORMAT_VERSION
@@ -202,9 +205,12 @@ class Bundle:
 
 
 def check_bundle_target(folder: Path, force: bool) -> None:
-    """Refuse to write a bundle over anything but nothing, an empty folder or (with force) a bundle."""
-    if folder.exists() and not folder.is_dir():
-        raise BundleError(f"--out {folder}: exists and is not a folder; choose a folder name for the bundle")
+    """Refuse to write a bundle over anything but nothing, an empty folder or (with force) a bundle,
+    or into a place where no file can be written (checked before any training)."""
+    try:
+        check_output_folder(folder, "--out", "bundle")
+    except GfeError as exc:
+        raise BundleError(str(exc)) from None
     if folder.is_dir() and any(folder.iterdir()):
         if not is_bundle(folder):
             raise BundleError(
@@ -398,7 +404,10 @@ def expected_shapes(model, n_inputs: int) -> dict[str, tuple[int, ...]]:
 
 
 def _check_weights(weights: dict[str, np.ndarray], model, cfg: dict, where: Path) -> None:
-    expected = expected_shapes(model, cfg["n_inputs"])
+    try:
+        expected = expected_shapes(model, cfg["n_inputs"])
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise _fail(where, f"its model cannot be built from its parameters ({exc}); retrain") from None
     got = {k: tuple(v.shape) for k, v in weights.items()}
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     if missing or extra:
