@@ -45,6 +45,7 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.safetensors"
 MAX_CONFIG_BYTES = 16 << 20  # a config.json is a few hundred kB at most
 MAX_NESTING = 32  # JSON nesting a config may have (a real one has < 10)
+MAX_PARAMETERS = 64 << 20  # weights a bundle may hold (256 MB of float32; real ones hold < 1 MB)
 
 REQUIRED: dict[str, type | tuple[type, ...]] = {
     "format": str,
@@ -371,12 +372,14 @@ def _load_weights(folder: Path, cfg: dict) -> dict[str, np.ndarray]:
     from safetensors.numpy import load
 
     name = cfg["weights"]["file"]
-    if Path(name).name != name or name in ("", ".", ".."):
+    if "\x00" in name or Path(name).name != name or name in ("", ".", ".."):
         raise _fail(folder, f"weights.file {name!r} must be a file name inside the bundle folder")
     path = folder / name
     if not path.is_file():
         raise _fail(folder, f"weights file {name} is missing")
     try:
+        if path.stat().st_size > 4 * MAX_PARAMETERS + (1 << 20):
+            raise _fail(folder, f"weights file {name} is far larger than any bundle's; copy the bundle again")
         data = path.read_bytes()
     except OSError as exc:
         raise _fail(
@@ -403,11 +406,19 @@ def expected_shapes(model, n_inputs: int) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
-def _check_weights(weights: dict[str, np.ndarray], model, cfg: dict, where: Path) -> None:
+def _expected(model, cfg: dict, where: Path) -> dict[str, tuple[int, ...]]:
+    """The tensors the model needs (built on the meta device), refused when absurdly many."""
     try:
         expected = expected_shapes(model, cfg["n_inputs"])
     except (RuntimeError, TypeError, ValueError) as exc:
         raise _fail(where, f"its model cannot be built from its parameters ({exc}); retrain") from None
+    size = sum(int(np.prod(shape)) for shape in expected.values())
+    if size > MAX_PARAMETERS:
+        raise _fail(where, f"its model would hold {size:,} weights, more than gfe loads ({MAX_PARAMETERS:,})")
+    return expected
+
+
+def _check_weights(weights: dict[str, np.ndarray], expected: dict, cfg: dict, where: Path) -> None:
     got = {k: tuple(v.shape) for k, v in weights.items()}
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     if missing or extra:
@@ -431,8 +442,9 @@ def validate(cfg: Any, weights_folder: Path) -> tuple[dict, dict[str, np.ndarray
     model = _check_model(cfg, weights_folder)
     _check_spec(cfg, weights_folder)
     _check_inputs(cfg, weights_folder)
+    expected = _expected(model, cfg, weights_folder)
     weights = _load_weights(weights_folder, cfg)
-    _check_weights(weights, model, cfg, weights_folder)
+    _check_weights(weights, expected, cfg, weights_folder)
     return cfg, weights
 
 
