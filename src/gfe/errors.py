@@ -15,7 +15,9 @@ class DataError(GfeError):
 
 
 _URL_WITH_USER = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s]*)@")
-_KEY_VALUE_PASSWORD = re.compile(r"(?P<key>\b(?:password|passwd|pwd)\s*=\s*)(?P<value>'[^']*'|\"[^\"]*\"|\S+)", re.I)
+_KEY_VALUE_PASSWORD = re.compile(
+    r"(?P<key>\b(?:password|passwd|pwd)\s*=\s*)(?P<value>'[^']*'|\"[^\"]*\"|\S+)", re.I
+)
 
 
 def mask_secrets(text: str) -> str:
@@ -46,7 +48,7 @@ _OS_FIXES = {
 
 def os_error_message(exc: OSError, what: str | None = None) -> str:
     """One line for an operating-system error: the file (or ``what``), the reason and the fix."""
-    where = what or (exc.filename and str(exc.filename)) or "a file or stream"
+    where = what or (exc.filename and str(exc.filename)) or "input/output"
     reason = exc.strerror or type(exc).__name__
     fix = _OS_FIXES.get(exc.errno or -1, "check the path and retry")
     return mask_secrets(f"{where}: {reason} ({fix})")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from gfe.errors import GfeError, os_error_message
 
+UCI_FIRST_FILE = "a_affirmative_datapoints.txt"  # the first file of the UCI dataset's layout
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``. On any
@@ -70,7 +72,7 @@ def _in_gfe_folder(path: Path) -> str | None:
             return "bundle"
         if (parent / "run.json").is_file() or (parent / "cells.jsonl").is_file():
             return "run folder"
-        if next(parent.glob("*_datapoints.txt"), None) is not None:
+        if (parent / UCI_FIRST_FILE).is_file():  # as gfe.data.dataset_present tells a dataset folder
             return "dataset folder"
     except OSError:
         return None
@@ -137,8 +139,6 @@ def check_output_folder(path: Path, option: str = "--out", what: str = "run") ->
         raise GfeError(f"{option} {path}: a broken symbolic link; choose another folder name")
     existing = path if path.exists() else next((a for a in path.absolute().parents if a.exists()), None)
     if existing is None or not existing.is_dir():
-        raise GfeError(
-            f"{option} {path}: {existing} is a file, not a folder; choose another {option}"
-        )
+        raise GfeError(f"{option} {path}: {existing} is a file, not a folder; choose another {option}")
     check_writable(existing, option, path)
     return path

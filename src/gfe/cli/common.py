@@ -6,6 +6,7 @@ notices and errors go to standard error.
 
 # No `from __future__ import annotations`: typer reads the Annotated types of the commands.
 
+import contextlib
 import functools
 import os
 import sys
@@ -85,6 +86,22 @@ def _flush_stdout() -> bool:
     except (OSError, ValueError):
         silence_stdout()
         return False
+
+
+@contextlib.contextmanager
+def writing_stdout():
+    """Around code that writes results to standard output: an error of the stream itself (a full
+    disk behind ``> file``) is one line that says so. A reader that went away (``| head``) is left
+    to :func:`friendly`, which ends quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        silence_stdout()
+        raise GfeError(os_error_message(exc, "standard output")) from None
 
 
 def silence_stdout() -> None:

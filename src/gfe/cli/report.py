@@ -36,7 +36,9 @@ def report(
         typer.Option("--models", help="Comma-separated models of the timelines (default: the 3 best)."),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write --out even inside a bundle or dataset folder.")
+    ] = False,
     no_progress: NoProgress = False,
 ) -> None:
     """One self-contained HTML report of run folders: Table 3, benchmark tables, F1 bars, confusion

@@ -10,7 +10,14 @@ frames of ``a_relative``) and Kinect writes ``z = 0`` when depth is lost. Both a
 reported here and never replaced by numbers: what to do with them is the feature spec's choice.
 """
 
-from gfe.data.dataset import check_dataset, find_targets, load_dataset, load_recording, locate_dataset
+from gfe.data.dataset import (
+    check_dataset,
+    find_targets,
+    load_dataset,
+    load_recording,
+    locate_dataset,
+    read_file,
+)
 from gfe.data.files import N_VALUES, load_datapoints, load_targets, parse_frame_values
 from gfe.data.location import DATA_ENV, cache_dir, dataset_present, resolve_data_dir
 from gfe.data.names import check_expression, check_signer, datapoints_name, parse_names, targets_names
@@ -34,6 +41,7 @@ __all__ = [
     "locate_dataset",
     "parse_frame_values",
     "parse_names",
+    "read_file",
     "resolve_data_dir",
     "targets_names",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from gfe import EXPRESSIONS, __version__
+from gfe.data import load_dataset
 from gfe.errors import GfeError
 from gfe.experiments import provenance
 from gfe.experiments.runfolder import RunFolder
@@ -94,6 +95,7 @@ def benchmark(
     fold, in the configuration's order however cells finished), predictions/ and run.json. Return
     the results. Markdown tables are rendered from them by :func:`gfe.report.render_run`."""
     cfg.check()
+    load_dataset(data_dir, cfg.expressions)  # a missing or malformed file is refused before the work
     started, t0 = provenance.timestamp(), time.perf_counter()
     folder = RunFolder(out)
     ident = identity(cfg, data_dir)

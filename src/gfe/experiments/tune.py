@@ -637,18 +637,10 @@ def tune(
     force: bool = False,
 ) -> dict:
     """Search (or resume), then write the run folder; return the summary written to run.json."""
-    from gfe.protocols import get_protocol
-
-    if cfg.expression not in EXPRESSIONS:
-        raise GfeError(f"unknown expression {cfg.expression!r}; choose one of: {', '.join(EXPRESSIONS)}")
-    make_model(cfg.model)
-    search_space(cfg.model)
-    get_protocol(cfg.protocol)
+    _check_task(cfg, storage)
     started, t0 = provenance.timestamp(), time.perf_counter()
     folder = RunFolder(out)
     url = storage or default_storage(out)
-    if storage is not None:  # a bad or unreachable storage is refused before the run folder is made
-        open_storage(url).engine.dispose()
     ident = tune_identity(cfg, url, data_dir)
     folder.open("tune", ident, force=force)
     previous = folder.info()
@@ -688,6 +680,20 @@ def tune(
     ]  # fmt: skip
     folder.finish(summary)
     return summary
+
+
+def _check_task(cfg: TuneConfig, storage: str | None) -> None:
+    """Names, model and storage checked before the run folder is made (a bad or unreachable
+    storage, too, is refused before anything is written)."""
+    from gfe.protocols import get_protocol
+
+    if cfg.expression not in EXPRESSIONS:
+        raise GfeError(f"unknown expression {cfg.expression!r}; choose one of: {', '.join(EXPRESSIONS)}")
+    make_model(cfg.model)
+    search_space(cfg.model)
+    get_protocol(cfg.protocol)
+    if storage is not None:
+        open_storage(storage).engine.dispose()
 
 
 @contextlib.contextmanager
@@ -756,7 +762,8 @@ def write_plots(study, folder: RunFolder) -> list[str]:
     from optuna.visualization import matplotlib as ovm
 
     written = []
-    with warnings.catch_warnings():
+    # Study and parameter names are drawn as given (no $…$ mathtext to fail on).
+    with warnings.catch_warnings(), matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", UserWarning)  # e.g. "importances will be equal" on few trials
         ax = ovm.plot_optimization_history(study)
