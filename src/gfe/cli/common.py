@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -58,7 +59,9 @@ def friendly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                return fn(*args, **kwargs)
         except GfeError as exc:
             error(str(exc))
             raise typer.Exit(2) from None
@@ -74,6 +77,11 @@ def friendly(fn):
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings (e.g. a torn last line of cells.jsonl dropped) as one ``warning:`` line."""
+    warn(str(message))
 
 
 def _flush_stdout() -> bool:
