@@ -127,7 +127,7 @@ def test_bad_parameters_are_clear_errors():
         ESTIMATORS["mlp"](epochs=0)
     with pytest.raises(GfeError, match="n_estimators"):
         ExtraTreesModel(n_estimators=0)
-    with pytest.raises(GfeError, match="parameter activation must be one of 'relu'.*got 'swish'"):
+    with pytest.raises(GfeError, match=r"parameter activation must be one of 'relu'.*got 'swish'"):
         SkMLPModel(activation="swish")
 
 

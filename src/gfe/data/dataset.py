@@ -17,12 +17,18 @@ from gfe.errors import DataError, GfeError
 
 def read_file(load, path: Path):
     """``load(path)`` — a file that cannot be read (permissions, a folder, an I/O error) is one
-    :class:`DataError` naming it."""
+    :class:`DataError` naming it; so is any other failure of the parser to say what is wrong (a
+    safety net: the parser's own errors name the line and value)."""
     try:
         return load(path)
     except OSError as exc:
         raise DataError(
             f"{path}: cannot be read ({exc.strerror or type(exc).__name__}); check its permissions"
+        ) from None
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise DataError(
+            f"{path}: not a UCI-format file ({type(exc).__name__}: {str(exc)[:120]}); every line must hold "
+            "a timestamp and 300 numbers (targets: one 0 or 1 per line)"
         ) from None
 
 

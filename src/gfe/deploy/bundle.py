@@ -315,7 +315,7 @@ def _check_model(cfg: dict, where: Path):
 def _check_spec(cfg: dict, where: Path) -> None:
     spec = cfg["feature_spec"]
     name = spec.get("name")
-    if name not in SPECS:
+    if not isinstance(name, str) or name not in SPECS:
         raise _fail(
             where, f"made with feature spec {name!r}, which this gfe does not know ({', '.join(SPECS)})"
         )
@@ -440,6 +440,9 @@ def validate(cfg: Any, weights_folder: Path) -> tuple[dict, dict[str, np.ndarray
     """Check a bundle config and load its weights: (config, weights), or a :class:`BundleError`."""
     _check_fields(cfg, weights_folder)
     model = _check_model(cfg, weights_folder)
+    # Engines and export read the parameters the weights are checked against: every one of them,
+    # defaults included (a config may leave one out).
+    cfg["params"] = model.get_params()
     _check_spec(cfg, weights_folder)
     _check_inputs(cfg, weights_folder)
     expected = _expected(model, cfg, weights_folder)
