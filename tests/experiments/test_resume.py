@@ -211,7 +211,7 @@ def test_a_full_disk_never_leaves_a_half_written_file(synthetic_data, tmp_path, 
 def test_ctrl_c_with_two_workers_stops_at_once_and_the_rerun_completes(synthetic_data, tmp_path):
     """SIGINT to the process group while two worker processes train: exit 130 within seconds (not
     after the grid), one line, no traceback; the finished cells are kept and the rerun runs the rest."""
-    out, seeds = tmp_path / "b", 6
+    out, seeds = tmp_path / "b", 8
     args = ["benchmark", "--data-dir", str(synthetic_data), "--models", "mlp", "--param", "mlp.epochs=4000",
             "--protocols", "chrono", "--expressions", "topics", "--seeds", str(seeds), "--jobs", "2",
             "--predictions", "none", "--no-progress", "--out", str(out)]  # fmt: skip
@@ -230,13 +230,44 @@ def test_ctrl_c_with_two_workers_stops_at_once_and_the_rerun_completes(synthetic
     assert proc.returncode == 130, output
     assert "interrupted" in output and "Traceback" not in output
     kept = RunFolder(out).read_cells()
-    assert 1 <= len(kept) < seeds and stopped_after < 30
-    assert all(len(r["rows"]) == 1 for r in kept.values())
+    assert 1 <= len(kept) < seeds and all(len(r["rows"]) == 1 for r in kept.values())
+    # It stopped at once, not after the rest of the grid (two workers: half the remaining cell time).
+    cell_seconds = min(r["rows"][0]["fit_seconds"] for r in kept.values())
+    remaining = (seeds - len(kept)) * cell_seconds / 2
+    assert stopped_after < min(30, remaining / 2), (stopped_after, remaining)
 
     res = invoke(*args)
     assert res.exit_code == 0, res.output
     assert last_invocation(out)["cells_computed"] == seeds - len(kept)
     assert len(pd.read_csv(out / "results.csv")) == seeds
+
+
+def test_a_run_killed_outright_resumes_where_it_stopped(synthetic_data, tmp_path):
+    """SIGKILL (no chance to clean up) in the middle of a grid: the rerun keeps every cell that was
+    written whole, computes the rest, and the results are complete."""
+    out, seeds = tmp_path / "b", 4
+    args = ["benchmark", "--data-dir", str(synthetic_data), "--models", "mlp", "--param", "mlp.epochs=3000",
+            "--protocols", "chrono", "--expressions", "topics", "--seeds", str(seeds), "--jobs", "1",
+            "--predictions", "none", "--no-progress", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "gfe.cli", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    cells, deadline = out / "cells.jsonl", time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if cells.is_file() and cells.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the grid finished before the kill: make its cells longer"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    kept = RunFolder(out).read_cells()
+    assert json.loads((out / "run.json").read_text())["status"] == "running" and 1 <= len(kept) < seeds
+
+    res = invoke(*args)
+    assert res.exit_code == 0, res.output
+    assert last_invocation(out)["cells_computed"] == seeds - len(kept)
+    again = RunFolder(out).read_cells()
+    assert all(again[k]["rows"] == r["rows"] for k, r in kept.items())  # kept as they were
+    assert sorted(pd.read_csv(out / "results.csv")["seed"]) == list(range(seeds))
 
 
 @pytest.mark.parametrize("kind", ["reproduce", "tune"])

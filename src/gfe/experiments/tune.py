@@ -25,7 +25,11 @@ ones for the temporal models) as follows:
   idempotent. Trials of a crashed or killed local worker are marked failed on the next start;
   shared storages (``postgresql://…``) also get Optuna's heartbeat, so trials of a lost machine
   are failed and retried. Each study records its search space; opening it with another one is an
-  error.
+  error. Workers that start together on a new database (SQLite or PostgreSQL) race to create its
+  tables; the loser retries. Every trial is sampled from (``seed``, trial number)
+  (:class:`TrialSeededSampler`), so workers sharing a study — `--jobs`, separate commands, other
+  machines — never replay one random stream, and one process resumes deterministically. Storage
+  URLs are shown and recorded without their password.
 """
 
 from __future__ import annotations
