@@ -64,7 +64,7 @@ def model_means(results, protocol: str):
 
 
 def is_causal(model: str) -> bool:
-    from gfe.experiments.runner import model_of
+    from gfe.experiments.cells import model_of
     from gfe.models import model_classes
 
     cls = model_classes().get(model_of(model))

@@ -18,7 +18,7 @@ from gfe.deploy.training import train_bundle
 from gfe.features import compute_features, usable_frames
 from gfe.models import model_names
 
-BUNDLE_MODELS = model_names(lambda c: c.tags.bundle)
+BUNDLE_MODELS = model_names(lambda c: c.tags.bundle and not c.tags.multi_expression)
 
 runner = CliRunner()
 

@@ -123,11 +123,11 @@ def test_bad_parameters_are_clear_errors():
         make_model("paper-lstm", activation="tanh")
     with pytest.raises(TypeError):  # make_model turns this into "bad parameters for model"
         ESTIMATORS["paper-lstm"](activation="tanh")
-    with pytest.raises(GfeError, match="epochs must be a positive integer"):
+    with pytest.raises(GfeError, match="mlp: parameter epochs must be an integer from 1 to 100000, got 0"):
         ESTIMATORS["mlp"](epochs=0)
     with pytest.raises(GfeError, match="n_estimators"):
         ExtraTreesModel(n_estimators=0)
-    with pytest.raises(GfeError, match="unknown activation"):
+    with pytest.raises(GfeError, match=r"parameter activation must be one of 'relu'.*got 'swish'"):
         SkMLPModel(activation="swish")
 
 

@@ -6,16 +6,18 @@ notices and errors go to standard error.
 
 # No `from __future__ import annotations`: typer reads the Annotated types of the commands.
 
+import contextlib
 import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from gfe.errors import GfeError
+from gfe.errors import GfeError, os_error_message
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -65,12 +67,15 @@ def _escape(text: str) -> str:
 
 def friendly(fn):
     """Turn a GfeError into one line on stderr and exit status 2 — never a traceback; Ctrl-C is one
-    line and status 130; a closed standard output (``| head``) ends quietly."""
+    line and status 130; a closed standard output (``| head``) ends quietly; any other error of the
+    operating system (a full disk, a closed stream) is one line naming the file, and status 2."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                return fn(*args, **kwargs)
         except GfeError as exc:
             error(str(exc))
             raise typer.Exit(2) from None
@@ -80,8 +85,45 @@ def friendly(fn):
         except BrokenPipeError:
             silence_stdout()
             raise typer.Exit(0) from None
+        except OSError as exc:
+            on_stdout = not _flush_stdout()
+            error(os_error_message(exc, "standard output" if on_stdout and not exc.filename else None))
+            raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings (e.g. a torn last line of cells.jsonl dropped) as one ``warning:`` line."""
+    warn(str(message))
+
+
+def _flush_stdout() -> bool:
+    """Flush standard output; when that fails too (a full disk behind it), silence it so that the
+    interpreter's own flush at exit adds no second message. True when standard output is fine."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return True
+    except (OSError, ValueError):
+        silence_stdout()
+        return False
+
+
+@contextlib.contextmanager
+def writing_stdout():
+    """Around code that writes results to standard output: an error of the stream itself (a full
+    disk behind ``> file``) is one line that says so. A reader that went away (``| head``) is left
+    to :func:`friendly`, which ends quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        silence_stdout()
+        raise GfeError(os_error_message(exc, "standard output")) from None
 
 
 def silence_stdout() -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gfe import EXPRESSIONS
-from gfe.cli.common import DataDir, Device, console, ensure_data, err_console, flag, notice
+from gfe.cli.common import DataDir, Device, console, ensure_data, err_console, flag, notice, writing_stdout
 from gfe.errors import GfeError
 
 Expression = Annotated[
@@ -138,7 +138,9 @@ def predict(
     targets: Annotated[
         Path | None, typer.Option("--targets", help="Labels of the recording: adds F1 etc. to the report.")
     ] = None,
-    force: Annotated[bool, flag("--force", help="Replace an existing --out file.")] = False,
+    force: Annotated[
+        bool, flag("--force", help="Write --out even inside a bundle, run or dataset folder.")
+    ] = False,
 ) -> None:
     """Label every frame of a recording and list the segments of each expression.
 
@@ -148,11 +150,14 @@ def predict(
     from gfe.deploy import load_bundles, predict_file
     from gfe.deploy.labelling import check_output
 
-    bundles = load_bundles(bundle, expression)
     target = check_output(out, fmt, inputs=[recording, targets, bundle], force=force)
+    if target.path == "-" and sys.stdout is None:
+        raise GfeError("standard output is closed; give --out FILE.csv (or .json), or somewhere to write")
+    bundles = load_bundles(bundle, expression)
     norm = _norm(signer, calibrate, calibrate_seconds, calibrate_frames)
     timeline = predict_file(bundles, recording, norm, threshold, min_frames, targets)
-    written = timeline.write(target.path, target.format)
+    with writing_stdout():
+        written = timeline.write(target.path, target.format)
     _print_summary(timeline, written)
 
 
@@ -177,18 +182,25 @@ def stream(
     quiet: Annotated[bool, flag("--quiet", help="No summary on standard error.")] = False,
 ) -> None:
     """Label frames as they arrive: one JSON line per frame (probability, label, latency)."""
+    import math
+
     from gfe.deploy import Detector
     from gfe.deploy.stream import read_lines, run_stream
 
-    det = Detector.from_bundle(
-        bundle, expression=expression, signer=signer, calibrate_seconds=calibrate_seconds,
-        calibrate_frames=calibrate_frames, threshold=threshold,
-    )  # fmt: skip
     if follow and source == "-":
         raise GfeError("--follow reads a file that is being written; standard input is followed anyway")
     if sys.stdout is None:
         raise GfeError("standard output is closed; give gfe stream somewhere to write (e.g. > out.jsonl)")
-    summary = run_stream(det, read_lines(source, follow=follow, idle_exit=idle_exit), sys.stdout)
+    if source == "-" and sys.stdin is None:
+        raise GfeError("standard input is closed; pipe frames in (e.g. < frames.txt), or give a file to read")
+    if not (math.isfinite(idle_exit) and idle_exit >= 0):
+        raise GfeError(f"--idle-exit {idle_exit}: give a number of seconds >= 0")
+    det = Detector.from_bundle(
+        bundle, expression=expression, signer=signer, calibrate_seconds=calibrate_seconds,
+        calibrate_frames=calibrate_frames, threshold=threshold,
+    )  # fmt: skip
+    with writing_stdout():
+        summary = run_stream(det, read_lines(source, follow=follow, idle_exit=idle_exit), sys.stdout)
     if not quiet:
         lat = summary["median_latency_us"]
         notice(
@@ -203,7 +215,9 @@ def export(
     ],
     onnx: Annotated[Path, typer.Option("--onnx", help="ONNX file to write.")],
     expression: Expression = None,
-    force: Annotated[bool, flag("--force", help="Replace an existing ONNX file.")] = False,
+    force: Annotated[
+        bool, flag("--force", help="Write --onnx even inside a bundle, run or dataset folder.")
+    ] = False,
 ) -> None:
     """Export a bundle's model to ONNX (PaperLSTM, MLP; SeqLSTM and GRU as a stateful step)."""
     from gfe.deploy import BundleError, load_bundles

@@ -36,7 +36,9 @@ def report(
         typer.Option("--models", help="Comma-separated models of the timelines (default: the 3 best)."),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
-    force: Annotated[bool, flag("--force", help="Replace an existing report.")] = False,
+    force: Annotated[
+        bool, flag("--force", help="Write --out even inside a bundle or dataset folder.")
+    ] = False,
     no_progress: NoProgress = False,
 ) -> None:
     """Write one self-contained HTML report of run folders, and its tables as Markdown.

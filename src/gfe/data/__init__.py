@@ -14,7 +14,14 @@ cache, which holds UCI's archive after ``gfe data download`` or, unpacked there 
 copy bundled with gfe (:mod:`gfe.data.bundled`). Only ``gfe data download`` uses the network.
 """
 
-from gfe.data.dataset import check_dataset, find_targets, load_dataset, load_recording, locate_dataset
+from gfe.data.dataset import (
+    check_dataset,
+    find_targets,
+    load_dataset,
+    load_recording,
+    locate_dataset,
+    read_file,
+)
 from gfe.data.files import (
     N_VALUES,
     is_header,
@@ -59,6 +66,7 @@ __all__ = [
     "locate_dataset",
     "parse_frame_values",
     "parse_names",
+    "read_file",
     "resolve_data_dir",
     "split_values",
     "targets_names",

@@ -14,6 +14,23 @@ from gfe.data.recording import Recording
 from gfe.errors import DataError, GfeError
 
 
+def read_file(load, path: Path):
+    """``load(path)`` — a file that cannot be read (permissions, a folder, an I/O error) is one
+    :class:`DataError` naming it; so is any other failure of the parser to say what is wrong (a
+    safety net: the parser's own errors name the line and value)."""
+    try:
+        return load(path)
+    except OSError as exc:
+        raise DataError(
+            f"{path}: cannot be read ({exc.strerror or type(exc).__name__}); check its permissions"
+        ) from None
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
+        raise DataError(
+            f"{path}: not a UCI-format file ({type(exc).__name__}: {str(exc)[:120]}); every line must hold "
+            "a timestamp and 300 numbers (targets: one 0 or 1 per line)"
+        ) from None
+
+
 def find_targets(data_dir: Path, signer: str, expression: str) -> Path:
     for name in targets_names(signer, expression):
         if (data_dir / name).is_file():
@@ -30,9 +47,9 @@ def load_recording(data_dir: str | Path, signer: str, expression: str) -> Record
     check_signer(signer)
     check_expression(expression)
     points = data_dir / datapoints_name(signer, expression)
-    timestamps, landmarks = load_datapoints(points)
+    timestamps, landmarks = read_file(load_datapoints, points)
     targets = find_targets(data_dir, signer, expression)
-    labels = load_targets(targets)
+    labels = read_file(load_targets, targets)
     if len(labels) != len(landmarks):
         raise DataError(
             f"{targets}: {len(labels)} labels but {points.name} has {len(landmarks)} frames; "

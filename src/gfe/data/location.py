@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gfe import EXPRESSIONS, SIGNERS
 from gfe.data.names import datapoints_name
+from gfe.errors import DataError
 
 DATA_ENV = "GFE_DATA_DIR"
 BUNDLED_MARKER = "BUNDLED-COPY.txt"
@@ -28,10 +29,10 @@ def cache_dir() -> Path:
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     """``--data-dir``, then ``$GFE_DATA_DIR``, then the download cache (which may not exist yet)."""
     if explicit:
-        return Path(explicit).expanduser()
+        return _expand(explicit, "--data-dir")
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env).expanduser()
+        return _expand(env, f"${DATA_ENV}")
     return cache_dir()
 
 
@@ -40,6 +41,17 @@ def data_dir_source(explicit: str | Path | None = None) -> str:
     if explicit:
         return "option"
     return "env" if os.environ.get(DATA_ENV) else "cache"
+
+
+def _expand(path: str | Path, what: str) -> Path:
+    """``~`` and ``~user`` expanded; a user without a home folder is a clear error."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        user = str(path).split("/", 1)[0]
+        raise DataError(
+            f"{what} {path}: {user} names no user with a home folder; give the full path of the data folder"
+        ) from None
 
 
 def dataset_present(data_dir: Path) -> bool:

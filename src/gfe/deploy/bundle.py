@@ -34,9 +34,9 @@ import numpy as np
 
 from gfe import EXPRESSIONS
 from gfe.deploy.engines import Engine, make_engine, model_inputs
-from gfe.errors import GfeError
+from gfe.errors import GfeError, os_error_message
 from gfe.features import SPECS, scale_features
-from gfe.outputs import atomic_write_bytes
+from gfe.outputs import atomic_write_bytes, check_output_folder
 
 FORMAT = "gfe-bundle"
 FORMAT_VERSION = 2
@@ -45,6 +45,7 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.safetensors"
 MAX_CONFIG_BYTES = 16 << 20  # a config.json is a few hundred kB at most
 MAX_NESTING = 32  # JSON nesting a config may have (a real one has < 10)
+MAX_PARAMETERS = 64 << 20  # weights a bundle may hold (256 MB of float32; real ones hold < 1 MB)
 
 REQUIRED: dict[str, type | tuple[type, ...]] = {
     "format": str,
@@ -190,7 +191,10 @@ class Bundle:
 
         folder = Path(folder)
         check_bundle_target(folder, force)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BundleError(f"--out {folder}: cannot create it ({os_error_message(exc)})") from None
         tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(self.weights.items())}
         data = save(tensors, metadata={"format": FORMAT})
         self.config["format_version"] = FORMAT_VERSION
@@ -208,9 +212,12 @@ class Bundle:
 
 
 def check_bundle_target(folder: Path, force: bool) -> None:
-    """Refuse to write a bundle over anything but nothing, an empty folder or (with force) a bundle."""
-    if folder.exists() and not folder.is_dir():
-        raise BundleError(f"--out {folder}: exists and is not a folder; choose a folder name for the bundle")
+    """Refuse to write a bundle over anything but nothing, an empty folder or (with force) a bundle,
+    or into a place where no file can be written (checked before any training)."""
+    try:
+        check_output_folder(folder, "--out", "bundle")
+    except GfeError as exc:
+        raise BundleError(str(exc)) from None
     if folder.is_dir() and any(folder.iterdir()):
         if not is_bundle(folder):
             raise BundleError(
@@ -314,7 +321,7 @@ def _check_model(cfg: dict, where: Path):
 def _check_spec(cfg: dict, where: Path) -> None:
     spec = cfg["feature_spec"]
     name = spec.get("name")
-    if name not in SPECS:
+    if not isinstance(name, str) or name not in SPECS:
         raise _fail(
             where, f"made with feature spec {name!r}, which this gfe does not know ({', '.join(SPECS)})"
         )
@@ -382,12 +389,14 @@ def _load_weights(folder: Path, cfg: dict) -> dict[str, np.ndarray]:
     from safetensors.numpy import load
 
     name = cfg["weights"]["file"]
-    if Path(name).name != name or name in ("", ".", ".."):
+    if "\x00" in name or Path(name).name != name or name in ("", ".", ".."):
         raise _fail(folder, f"weights.file {name!r} must be a file name inside the bundle folder")
     path = folder / name
     if not path.is_file():
         raise _fail(folder, f"weights file {name} is missing")
     try:
+        if path.stat().st_size > 4 * MAX_PARAMETERS + (1 << 20):
+            raise _fail(folder, f"weights file {name} is far larger than any bundle's; copy the bundle again")
         data = path.read_bytes()
     except OSError as exc:
         raise _fail(
@@ -414,8 +423,19 @@ def expected_shapes(model, n_inputs: int) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
-def _check_weights(weights: dict[str, np.ndarray], model, cfg: dict, where: Path) -> None:
-    expected = expected_shapes(model, cfg["n_inputs"])
+def _expected(model, cfg: dict, where: Path) -> dict[str, tuple[int, ...]]:
+    """The tensors the model needs (built on the meta device), refused when absurdly many."""
+    try:
+        expected = expected_shapes(model, cfg["n_inputs"])
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise _fail(where, f"its model cannot be built from its parameters ({exc}); retrain") from None
+    size = sum(int(np.prod(shape)) for shape in expected.values())
+    if size > MAX_PARAMETERS:
+        raise _fail(where, f"its model would hold {size:,} weights, more than gfe loads ({MAX_PARAMETERS:,})")
+    return expected
+
+
+def _check_weights(weights: dict[str, np.ndarray], expected: dict, cfg: dict, where: Path) -> None:
     got = {k: tuple(v.shape) for k, v in weights.items()}
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     if missing or extra:
@@ -437,10 +457,14 @@ def validate(cfg: Any, weights_folder: Path) -> tuple[dict, dict[str, np.ndarray
     """Check a bundle config and load its weights: (config, weights), or a :class:`BundleError`."""
     _check_fields(cfg, weights_folder)
     model = _check_model(cfg, weights_folder)
+    # Engines and export read the parameters the weights are checked against: every one of them,
+    # defaults included (a config may leave one out).
+    cfg["params"] = model.get_params()
     _check_spec(cfg, weights_folder)
     _check_inputs(cfg, weights_folder)
+    expected = _expected(model, cfg, weights_folder)
     weights = _load_weights(weights_folder, cfg)
-    _check_weights(weights, model, cfg, weights_folder)
+    _check_weights(weights, expected, cfg, weights_folder)
     return cfg, weights
 
 

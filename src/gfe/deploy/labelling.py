@@ -35,6 +35,8 @@ from gfe.errors import GfeError
 from gfe.features import usable_frames
 
 FRAME_RATE = 30.0  # Kinect frames per second: turns calibration seconds into frames without timestamps
+MAX_CALIBRATION_SECONDS = 600.0  # a calibration window of at most 10 minutes …
+MAX_CALIBRATION_FRAMES = int(MAX_CALIBRATION_SECONDS * FRAME_RATE)  # … and at most 18 000 frames
 _UCI_NAME = re.compile(r"^([a-z])_([a-z_]+)_datapoints\.txt$")
 
 
@@ -60,10 +62,16 @@ class Normalisation:
                 "choose one normalisation: a training signer, --calibrate, --calibrate-seconds "
                 "or --calibrate-frames"
             )
-        if self.calibrate_seconds is not None and not self.calibrate_seconds > 0:
-            raise GfeError(f"calibration seconds must be > 0, got {self.calibrate_seconds}")
-        if self.calibrate_frames is not None and not self.calibrate_frames >= 1:
-            raise GfeError(f"calibration frames must be >= 1, got {self.calibrate_frames}")
+        s, k = self.calibrate_seconds, self.calibrate_frames
+        if s is not None and not (isinstance(s, int | float) and 0 < s <= MAX_CALIBRATION_SECONDS):
+            raise GfeError(
+                f"--calibrate-seconds {s}: choose a number of seconds > 0 and <= {MAX_CALIBRATION_SECONDS:g} "
+                "(a calibration needs the first seconds of a recording, not all of it; see --calibrate)"
+            )
+        if k is not None and not (isinstance(k, int) and 1 <= k <= MAX_CALIBRATION_FRAMES):
+            raise GfeError(
+                f"--calibrate-frames {k}: choose a number of frames from 1 to {MAX_CALIBRATION_FRAMES}"
+            )
 
     @property
     def calibrates_on_start(self) -> bool:
@@ -75,7 +83,9 @@ class CalibrationWindow:
 
     ``frames=K``: the first K frames. ``seconds=S``: frames up to and including the first one at
     least S seconds after the first frame's timestamp; when the first timestamp is unknown
-    (``nan``), the first ``ceil(S × 30)`` frames instead (Kinect's frame rate).
+    (``nan``), the first ``ceil(S × 30)`` frames instead (Kinect's frame rate). Whatever the
+    timestamps say (they may never advance), a window ends after :data:`MAX_CALIBRATION_FRAMES`
+    frames (``capped`` is then True), so a stream never buffers without bound.
     """
 
     def __init__(self, seconds: float | None = None, frames: int | None = None) -> None:
@@ -86,6 +96,7 @@ class CalibrationWindow:
         self.count = 0
         self.t0: float | None = None
         self.done = False
+        self.capped = False
 
     def add(self, timestamp: float) -> bool:
         """Count one more frame; True once the window is complete (with this frame)."""
@@ -100,6 +111,8 @@ class CalibrationWindow:
             self.done = self.count >= self.frames
         else:
             self.done = timestamp - self.t0 >= self.seconds  # nan → False: time does not advance
+        if not self.done and self.count >= MAX_CALIBRATION_FRAMES:
+            self.done = self.capped = True
         return self.done
 
     def describe(self) -> str:
@@ -433,13 +446,13 @@ def predict_file(
     targets: str | Path | None = None,
 ) -> Timeline:
     """Load a UCI-format datapoints file and label it with every bundle (one per expression)."""
-    from gfe.data import load_datapoints, load_targets
+    from gfe.data import load_datapoints, load_targets, read_file
     from gfe.errors import DataError
 
     if not bundles:
         raise BundleError("no bundle given")
     recording = Path(recording)
-    timestamps, landmarks = load_datapoints(recording)
+    timestamps, landmarks = read_file(load_datapoints, recording)
     report = recording_report(timestamps, landmarks)
     warnings = []
     m = _UCI_NAME.match(recording.name)
@@ -461,7 +474,7 @@ def predict_file(
     if targets is not None:
         if len(bundles) != 1:
             raise GfeError("--targets scores one expression: give one bundle (or --expression E)")
-        y = load_targets(targets)
+        y = read_file(load_targets, Path(targets))
         if len(y) != len(timestamps):
             raise DataError(
                 f"{targets}: {len(y)} labels but {recording.name} has {len(timestamps)} frames; "

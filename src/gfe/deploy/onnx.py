@@ -108,8 +108,9 @@ def step_module(bundle: Bundle):
 
 
 def export_onnx(bundle: Bundle, path: str | Path, force: bool = False) -> dict:
-    """Write the bundle's model as ONNX to ``path`` (atomically; never into the bundle folder, an
-    existing file only with ``force``); return a description of its inputs and outputs."""
+    """Write the bundle's model as ONNX to ``path`` (atomically; never over a file of the bundle;
+    inside a bundle, run or dataset folder only with ``force``; checked before the export, see
+    :func:`gfe.outputs.check_output_file`); return a description of its inputs and outputs."""
     try:
         import onnx
     except ImportError:

@@ -26,7 +26,8 @@ Rules (the same as offline labelling in :mod:`gfe.deploy.labelling`, so both giv
   (too few or too many values, text, not UTF-8) gives one error record
   ``{"line": n, "error": "..."}`` and the stream goes on. A bad line is a lost frame: it gets no
   frame index, the state is not advanced, and the next frame's delta input is 0. Windows line
-  ends (CRLF) are accepted.
+  ends (CRLF) are accepted. A line longer than 64 KiB (:data:`MAX_LINE_BYTES`, ten times a frame
+  line) is not held in memory: it is skipped with such an error record.
 
 **Calibration for a new signer** (``calibrate_seconds`` / ``calibrate_frames``): the first frames
 (the window of :class:`gfe.deploy.labelling.CalibrationWindow`) are buffered, unlabelled; nothing is
@@ -36,7 +37,9 @@ on the buffered frames, an ``{"event": "calibrated"}`` record is emitted, and th
 are labelled with the new statistics (their decisions carry ``"replayed": true``) before the
 stream goes on live. So every frame gets exactly one decision, and the outputs equal offline
 labelling with ``--calibrate-seconds`` / ``--calibrate-frames``. A stream that ends during the
-window is calibrated on what was buffered (``"complete": false``).
+window is calibrated on what was buffered (``"complete": false``). The window is at most 10
+minutes (``--calibrate-seconds`` ≤ 600) and never buffers more than 18 000 frames, whatever the
+timestamps say (then ``"complete": false`` with a ``"note"``).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ import numpy as np
 
 from gfe.data import N_VALUES, is_header, parse_frame_values, split_values
 from gfe.deploy.bundle import Bundle, BundleError, load_bundles
-from gfe.deploy.labelling import CalibrationWindow, Normalisation, fit_stats
+from gfe.deploy.labelling import MAX_CALIBRATION_FRAMES, CalibrationWindow, Normalisation, fit_stats
 from gfe.errors import GfeError
 
 
@@ -300,7 +303,7 @@ class Detector:
         self._buffer.append(_Buffered(f.copy(), ts, zd, back, self._gap_pending, line, idx))
         self._gap_pending = False
         if self._window.add(ts):
-            return self._finish_calibration(complete=True)
+            return self._finish_calibration(complete=not self._window.capped)
         return []
 
     def _finish_calibration(self, complete: bool) -> list[Decision]:
@@ -312,6 +315,11 @@ class Detector:
             "frames": len(self._buffer),
             "complete": complete,
         }
+        if self._window.capped:
+            self.calibration["note"] = (
+                f"the window stopped at {MAX_CALIBRATION_FRAMES} frames, the most a calibration buffers "
+                "(the timestamps never reached the seconds asked for)"
+            )
         self._events.append({"event": "calibrated", **self.calibration})
         out = []
         self._prev_usable = False
@@ -373,41 +381,73 @@ class Detector:
 
 
 # -------------------------------------------------------------------------------- the stream
+MAX_LINE_BYTES = 1 << 16  # 64 KiB: ten times the longest frame line (301 numbers); longer ones are skipped
+
+
+@dataclass(frozen=True)
+class OverlongLine:
+    """What :func:`read_lines` yields for a line longer than :data:`MAX_LINE_BYTES`: its length
+    only (the line itself was read in pieces and dropped, never held in memory)."""
+
+    length: int
+
+
 def read_lines(
     source: str | Path, follow: bool = False, idle_exit: float = 10.0, poll: float = 0.05
-) -> Iterator[bytes]:
+) -> Iterator[bytes | OverlongLine]:
     """Lines (bytes, line end included) of standard input (``"-"``) or a file. With ``follow``,
     a file that is still being written is read as it grows (like ``tail -f``) until nothing new
-    arrived for ``idle_exit`` seconds; a last line without a line end is read then."""
+    arrived for ``idle_exit`` seconds; a last line without a line end is read then. A line longer
+    than :data:`MAX_LINE_BYTES` is read in pieces and dropped: it yields an :class:`OverlongLine`,
+    so memory stays bounded whatever arrives."""
     if str(source) == "-":
-        yield from sys.stdin.buffer
+        if sys.stdin is None:
+            raise GfeError("standard input is closed; pipe frames in, or give a file to read")
+        yield from _bounded_lines(sys.stdin.buffer, follow=False, idle_exit=idle_exit, poll=poll)
         return
     path = Path(source)
     if not path.is_file():
         raise GfeError(f"{path}: file not found")
-    with open(path, "rb") as f:
-        if not follow:
-            yield from f
-            return
-        rest = b""
-        idle_since = time.monotonic()
-        while True:
-            chunk = f.read(1 << 16)
-            if chunk:
-                idle_since = time.monotonic()
-                rest += chunk
-                *lines, rest = rest.split(b"\n")
-                for ln in lines:
-                    yield ln + b"\n"
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise GfeError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+    with f:
+        yield from _bounded_lines(f, follow=follow, idle_exit=idle_exit, poll=poll)
+
+
+def _bounded_lines(f, follow: bool, idle_exit: float, poll: float) -> Iterator[bytes | OverlongLine]:
+    """The lines of the binary file ``f``, each at most :data:`MAX_LINE_BYTES` (see read_lines)."""
+    pending, dropped = b"", 0  # a line begun but not ended; bytes of an overlong line skipped so far
+    idle_since = time.monotonic()
+    while True:
+        piece = f.readline(1 << 16 if dropped else MAX_LINE_BYTES + 1 - len(pending))
+        if piece:
+            idle_since = time.monotonic()
+            if dropped:
+                dropped += len(piece)
+                if piece.endswith(b"\n"):
+                    yield OverlongLine(dropped)
+                    dropped = 0
                 continue
-            if time.monotonic() - idle_since >= idle_exit:
-                if rest:
-                    yield rest
-                return
+            pending += piece
+            if pending.endswith(b"\n"):
+                yield pending
+                pending = b""
+            elif len(pending) > MAX_LINE_BYTES:
+                pending, dropped = b"", len(pending)
+            continue
+        if follow and time.monotonic() - idle_since < idle_exit:
             time.sleep(poll)
+            continue
+        if dropped:
+            yield OverlongLine(dropped)
+        elif pending:
+            yield pending
+        return
 
 
-def run_stream(detector: Detector, lines: Iterable[bytes], out: IO[str]) -> dict:
+def run_stream(detector: Detector, lines: Iterable[bytes | OverlongLine], out: IO[str]) -> dict:
     """Feed lines to the detector, write one JSON record per line of output; return a summary."""
     n_lines = n_err = n_blank = 0
     latencies = []
@@ -424,6 +464,11 @@ def run_stream(detector: Detector, lines: Iterable[bytes], out: IO[str]) -> dict
             out.flush()
 
     for n_lines, raw in enumerate(lines, start=1):
+        if isinstance(raw, OverlongLine):  # a lost frame, like any other bad line
+            detector.gap()
+            emit([{"line": n_lines, "error": f"line {n_lines}: {raw.length:,} bytes, longer than any frame line "
+                   f"(at most {MAX_LINE_BYTES:,} bytes are read); skipped"}])  # fmt: skip
+            continue
         if not raw.strip(b" \t\r\n"):  # blank under the rule of gfe.data.files
             n_blank += 1
             continue

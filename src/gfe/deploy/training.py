@@ -163,12 +163,18 @@ def train_bundles(
     before the first one is trained, so a refusal comes before the work."""
     import time
 
+    from gfe.data import load_dataset, parse_names
     from gfe.deploy.bundle import check_bundle_target
 
     out = Path(out)
     targets = [out / e if one_folder_each else out for e in expressions]
     for folder in targets:
         check_bundle_target(folder, force)
+    signers = options.get("signers")
+    # Every recording it will train on loads (or one clear error) before the first training.
+    load_dataset(
+        Path(data_dir), expressions, parse_names(list(signers) if signers else None, SIGNERS, "signer")
+    )
     bundles = []
     for e, folder in zip(expressions, targets, strict=True):
         t0 = time.perf_counter()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from gfe import EXPRESSIONS, __version__
+from gfe.data import load_dataset
 from gfe.errors import GfeError
 from gfe.experiments import provenance
 from gfe.experiments.cells import CellSpec, grid, model_of
@@ -117,6 +118,7 @@ def benchmark(
     on ``jobs`` local processes, on a Dask ``cluster`` (``tcp://…``, ``local:N``) or on a given
     ``executor``; torch models train on ``device``."""
     cfg.check()
+    load_dataset(data_dir, cfg.expressions)  # a missing or malformed file is refused before the work
     started, t0 = provenance.timestamp(), time.perf_counter()
     folder = RunFolder(out)
     ident = identity(cfg, data_dir)

@@ -9,7 +9,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from gfe.errors import mask_secrets
+from gfe.errors import DataError, mask_secrets
 
 PACKAGES = ("gfe", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "typer", "rich")
 
@@ -25,10 +25,14 @@ def package_versions() -> dict[str, str]:
 
 
 def sha256(path: Path) -> str:
+    """The file's sha256; a file that cannot be read is one :class:`DataError` naming it."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
     return h.hexdigest()
 
 

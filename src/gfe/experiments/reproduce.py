@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gfe import EXPRESSIONS, __version__
+from gfe.data import load_dataset
 from gfe.experiments import provenance
 from gfe.experiments.benchmark import data_files_checksums
 from gfe.experiments.cells import CellSpec, grid
@@ -90,6 +91,7 @@ def reproduce(
     and run.json; return its path. Table 3 and the loss-curve PNGs are rendered from them by
     :func:`gfe.report.render_run`."""
     cfg.check()
+    load_dataset(data_dir, cfg.expressions)  # a missing or malformed file is refused before the work
     started, t0 = provenance.timestamp(), time.perf_counter()
     folder = RunFolder(out)
     checksums = data_files_checksums(data_dir, cfg.expressions)

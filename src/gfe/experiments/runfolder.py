@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gfe.errors import GfeError
-from gfe.outputs import atomic_write, atomic_write_text
+from gfe.errors import GfeError, os_error_message
+from gfe.outputs import atomic_write, atomic_write_text, check_output_folder
 
 KINDS = ("reproduce", "benchmark", "tune")
 
@@ -149,21 +149,35 @@ class RunFolder:
     @contextlib.contextmanager
     def cell_sink(self) -> Iterator[Callable[[dict], None]]:
         """Append finished cells to cells.jsonl, one flushed and synced line each. A torn last line
-        left by a crash is cut off first, so the next line starts clean."""
+        left by a crash is cut off first, so the next line starts clean. A failed write (a full
+        disk) is one GfeError; the lines written before it stay, and a rerun resumes from them."""
         path = self.path / self.CELLS
-        if path.is_file():
-            data = path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                with open(path, "r+b") as f:
-                    f.truncate(data.rfind(b"\n") + 1)
-        with open(path, "a", encoding="utf-8") as sink:
+        try:
+            if path.is_file():
+                data = path.read_bytes()
+                if data and not data.endswith(b"\n"):
+                    with open(path, "r+b") as f:
+                        f.truncate(data.rfind(b"\n") + 1)
+            sink = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise GfeError(f"cannot write {os_error_message(exc, str(path))}") from None
 
-            def write(record: dict) -> None:
-                sink.write(json.dumps(record, default=str) + "\n")
+        def write(record: dict) -> None:
+            line = json.dumps(record, default=str) + "\n"
+            try:
+                sink.write(line)
                 sink.flush()
                 os.fsync(sink.fileno())
+            except OSError as exc:
+                raise GfeError(
+                    f"cannot write {os_error_message(exc, str(path))}; the cells finished so far are kept"
+                ) from None
 
+        try:
             yield write
+        finally:
+            with contextlib.suppress(OSError):
+                sink.close()
 
     # -- opening for a run
     def open(self, kind: str, identity: dict, force: bool = False) -> bool:
@@ -181,21 +195,17 @@ class RunFolder:
             if not force:
                 raise GfeError(self._mismatch(kind, info, identity))
             self._replace()
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GfeError(f"--out {self.path}: cannot create it ({os_error_message(exc)})") from None
         self.write_json(
             self.RUN_JSON, {"kind": kind, "status": "running", "identity_hash": digest, "identity": identity}
         )
         return False
 
     def _check_writable_place(self) -> None:
-        p = self.path
-        if p.exists() and not p.is_dir():
-            raise GfeError(f"--out {p}: exists and is not a folder; choose a folder name for the run")
-        parent = p if p.exists() else next((a for a in p.absolute().parents if a.exists()), None)
-        if parent is None or not parent.is_dir():
-            raise GfeError(f"--out {p}: its parent folder is not a folder; choose another --out")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise GfeError(f"--out {p}: {parent} is not writable; choose another --out")
+        check_output_folder(self.path, "--out", "run")
 
     def _run_info_or_refuse(self) -> dict:
         info = self.info() if (self.path / self.RUN_JSON).is_file() else {}

@@ -25,11 +25,17 @@ ones for the temporal models) as follows:
   idempotent. Trials of a crashed or killed local worker are marked failed on the next start;
   shared storages (``postgresql://…``) also get Optuna's heartbeat, so trials of a lost machine
   are failed and retried. Each study records its search space; opening it with another one is an
-  error.
+  error. Workers that start together on a new database (SQLite or PostgreSQL) race to create its
+  tables; the loser retries. Every trial is sampled from (``seed``, trial number)
+  (:class:`TrialSeededSampler`), so workers sharing a study — `--jobs`, separate commands, other
+  machines — never replay one random stream, and one process resumes deterministically. Storage
+  URLs are shown and recorded without their password.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import socket
@@ -43,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from gfe import EXPRESSIONS, __version__
-from gfe.errors import GfeError
+from gfe.errors import GfeError, mask_secrets
 from gfe.experiments import provenance
 from gfe.experiments.cells import Cell, CellSpec
 from gfe.experiments.configs import model_config
@@ -128,13 +134,34 @@ def default_storage(out: Path) -> str:
 
 
 def _display_url(url: str) -> str:
-    """The storage URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
+    """The storage URL without its password, for messages and files (everything between the
+    user's ``:`` and the *last* ``@`` is hidden, so a password holding ``@`` is hidden whole)."""
+    return mask_secrets(url)
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a malformed URL is shown as given
-        return url
+
+def _password(url: str) -> str | None:
+    """The password as typed in ``scheme://user:password@host/…`` (up to the last ``@`` before the
+    path), or None."""
+    import re
+
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    userinfo, at, _ = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")
+    if not at or ":" not in userinfo:
+        return None
+    return userinfo.partition(":")[2] or None
+
+
+def _without_password(text: str, url: str) -> str:
+    """``text`` (a driver's message) with the URL's password, whole or in pieces, hidden."""
+    text = mask_secrets(text)
+    password = _password(url)
+    if password:
+        from urllib.parse import unquote
+
+        for piece in sorted({password, unquote(password), *password.split("@")}, key=len, reverse=True):
+            if len(piece) >= 3:
+                text = text.replace(piece, "***")
+    return text
 
 
 def _driver_url(url: str) -> str:
@@ -144,70 +171,181 @@ def _driver_url(url: str) -> str:
     return url
 
 
-def open_storage(url: str):
-    """An Optuna RDB storage, or a GfeError that names the URL and the fix."""
+def _sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite:///FILE`` URL (None for an in-memory database)."""
+    path = url.split("sqlite:///", 1)[-1] if url.startswith("sqlite:///") else ""
+    return path if path and path != ":memory:" else None
+
+
+def _storage_kwargs(url: str) -> dict:
     import optuna
+
+    if url.startswith("sqlite:"):
+        return {"engine_kwargs": {"connect_args": {"timeout": 60}}}
+    # Shared storage: a heartbeat lets other workers fail (and retry) the trials of a lost machine.
+    kwargs: dict = {"heartbeat_interval": 30, "grace_period": 120}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        kwargs["heartbeat_stale_trial_callback"] = optuna.storages.RetryHeartbeatStaleTrialCallback(
+            max_retry=2
+        )
+    if url.startswith("postgres"):
+        kwargs["engine_kwargs"] = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+    return kwargs
+
+
+def check_storage_url(url: str) -> None:
+    """What can be told about a storage URL without connecting: a password holding ``@`` (which a
+    URL must spell ``%40``), and a SQLite file whose folder cannot be made."""
+    shown = _display_url(url)
+    if "@" in (_password(url) or ""):
+        raise GfeError(
+            f"storage {shown}: the password holds '@', which ends the password in a URL; write it as %40"
+        )
+    path = _sqlite_path(url)
+    if path is not None:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GfeError(
+                f"storage {shown}: cannot create the folder {Path(path).parent} for the SQLite file "
+                f"({exc.strerror or exc}); choose a writable path, e.g. sqlite:///study.db"
+            ) from None
+
+
+def _connect_fix(url: str) -> str:
+    if url.startswith("sqlite:"):
+        return "check that the SQLite file's folder exists and is writable, and that the file is a SQLite database"
+    return "check that the server runs and the URL, user and password are right"
+
+
+def open_storage(url: str):
+    """An Optuna RDB storage, or a GfeError that names the URL (never its password) and the fix."""
     import sqlalchemy.exc
 
     shown = _display_url(url)
-    kwargs: dict = {}
-    if url.startswith("sqlite:"):
-        path = url.split("sqlite:///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    else:
-        # Shared storage: a heartbeat lets other workers fail (and retry) the trials of a lost machine.
-        kwargs["heartbeat_interval"] = 30
-        kwargs["grace_period"] = 120
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            kwargs["heartbeat_stale_trial_callback"] = optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=2
-            )
-        if url.startswith("postgres"):
-            kwargs["engine_kwargs"] = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+    check_storage_url(url)
     try:
-        return _rdb_storage(_driver_url(url), kwargs)
-    except ModuleNotFoundError as exc:
-        raise GfeError(
-            f"storage {shown}: its database driver is not installed ({exc.name}); "
+        return _rdb_storage(_driver_url(url), _storage_kwargs(url))
+    except ImportError as exc:
+        fix = (
             "for PostgreSQL run: pip install 'gfe[postgres]'"
-        ) from None
+            if url.startswith("postgres")
+            else "gfe is tested with sqlite:/// and postgresql:// storages; for another database install "
+            "its SQLAlchemy driver (e.g. pip install pymysql, then mysql+pymysql://…)"
+        )
+        raise GfeError(f"storage {shown}: its database driver is not installed ({exc}); {fix}") from None
     except sqlalchemy.exc.ArgumentError as exc:
         raise GfeError(
-            f"storage {shown!r}: not a database URL ({exc}); use e.g. sqlite:///study.db"
+            f"storage {shown!r}: not a database URL ({_without_password(str(exc), url)}); use e.g. sqlite:///study.db"
         ) from None
-    except sqlalchemy.exc.OperationalError as exc:
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.DatabaseError) as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise GfeError(
-            f"storage {shown}: cannot connect ({reason}); check that the server runs and the URL, "
-            "user and password are right"
+            f"storage {shown}: cannot connect ({_without_password(reason, url)}); {_connect_fix(url)}"
         ) from None
 
 
-def _rdb_storage(url: str, kwargs: dict, attempts: int = 5):
-    """Optuna's RDBStorage. Workers that start together on an empty database race to create its
-    tables; the loser's CREATE fails (IntegrityError / ProgrammingError) and simply tries again,
-    finding the tables made."""
-    import optuna
+def _racing(exc: Exception) -> bool:
+    """Whether a database error is one that workers starting together on a new database cause:
+    a table another worker created first, a duplicate row, a locked SQLite file."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.ProgrammingError):
+        return True
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return isinstance(exc, sqlalchemy.exc.OperationalError) and ("already exists" in text or "locked" in text)
+
+
+def _retrying(fn: Callable, attempts: int = 8):
+    """``fn()``, tried again (after a short, random wait) while it fails as racing workers do."""
+    import random
+
     import sqlalchemy.exc
 
     for attempt in range(1, attempts + 1):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, **kwargs)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            if attempt == attempts:
+            return fn()
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            if attempt == attempts or not _racing(exc):
                 raise
-            time.sleep(0.3 * attempt)
+            time.sleep(0.1 * attempt + 0.2 * random.random())
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _rdb_storage(url: str, kwargs: dict, attempts: int = 8):
+    """Optuna's RDBStorage. Workers that start together on an empty database race to create its
+    tables (PostgreSQL: IntegrityError / ProgrammingError; SQLite: "table … already exists",
+    "database is locked"); the loser simply tries again and finds the tables made."""
+    import optuna
+
+    def make():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, **kwargs)
+
+    return _retrying(make, attempts)
+
+
+class TrialSeededSampler:
+    """Optuna's TPE sampler, seeded afresh for every trial from (``seed``, trial number).
+
+    The storage numbers a study's trials once each, whichever process runs them, so every worker
+    sharing a study — the processes of one `gfe tune --jobs N`, independent `gfe tune` commands on
+    one SQLite file or server — samples from its own stream (their random start-up trials differ),
+    and one process resuming a study samples exactly what the same command samples again. With
+    ``constant_liar`` the running trials of other workers count as bad, so TPE does not propose
+    their configurations again."""
+
+    def __init__(self, seed: int, **tpe_options) -> None:
+        self.seed = int(seed)
+        self.options = {"constant_liar": True, **tpe_options}
+        self._by_trial: dict[int, object] = {}
+
+    def _sampler(self, trial):
+        import optuna
+
+        sampler = self._by_trial.get(trial.number)
+        if sampler is None:
+            state = np.random.SeedSequence([self.seed, trial.number]).generate_state(1)[0]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                sampler = optuna.samplers.TPESampler(seed=int(state), **self.options)
+            self._by_trial[trial.number] = sampler
+        return sampler
+
+    def infer_relative_search_space(self, study, trial):
+        return self._sampler(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self._sampler(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self._sampler(trial).sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study, trial) -> None:
+        self._sampler(trial).before_trial(study, trial)
+
+    def after_trial(self, study, trial, state, values) -> None:
+        self._sampler(trial).after_trial(study, trial, state, values)
+        self._by_trial.pop(trial.number, None)
+
+    def reseed_rng(self) -> None:
+        """Nothing to reseed: each trial's stream is fixed by its number."""
+
+
+@functools.cache
+def _sampler_class():
+    """:class:`TrialSeededSampler` as a subclass of Optuna's BaseSampler (imported lazily)."""
+    import optuna
+
+    return type("TrialSeededSampler", (TrialSeededSampler, optuna.samplers.BaseSampler), {})
+
+
 def open_study(cfg: TuneConfig, storage_url: str, worker: int = 0):
-    """Create or load the study; refuse one whose search space (or task) differs. ``worker``
-    numbers the local worker processes of one `gfe tune --jobs N` (their samplers differ)."""
+    """Create or load the study; refuse one whose search space (or task) differs. Every process
+    that opens it samples its trials from (seed, trial number) (:class:`TrialSeededSampler`), so
+    ``worker`` (the number of a local worker process) changes nothing but is kept for callers."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # states go to trials.csv
@@ -222,24 +360,18 @@ def open_study(cfg: TuneConfig, storage_url: str, worker: int = 0):
             "seed": cfg.seed,
         },
     }
-    sampler = optuna.samplers.TPESampler(
-        seed=_sampler_seed(cfg, storage_url, storage, worker),
-        n_startup_trials=min(10, max(3, cfg.trials // 3)),
-        constant_liar=worker > 0 or cfg.jobs > 1 or not storage_url.startswith("sqlite:"),
-    )
+    sampler = _sampler_class()(cfg.seed, n_startup_trials=min(10, max(3, cfg.trials // 3)))
     warmup = search_space(cfg.model).warmup_steps  # e.g. 50 cheap full-batch epochs, 5 costly windowed ones
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
-    study = optuna.create_study(
-        storage=storage,
-        study_name=cfg.study_name,
-        direction="maximize",
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
+    study = _retrying(
+        lambda: optuna.create_study(
+            storage=storage, study_name=cfg.study_name, direction="maximize", sampler=sampler, pruner=pruner,
+            load_if_exists=True,
+        )
+    )  # fmt: skip
     stored = study.user_attrs.get("gfe")
     if stored is None:
-        study.set_user_attr("gfe", signature)
+        _retrying(lambda: study.set_user_attr("gfe", signature))
     elif stored != signature:
         diff = [k for k in ("space", "task") if stored.get(k) != signature[k]]
         raise GfeError(
@@ -249,23 +381,6 @@ def open_study(cfg: TuneConfig, storage_url: str, worker: int = 0):
             "choose another --study name or --out folder"
         )
     return study
-
-
-def _sampler_seed(cfg: TuneConfig, url: str, storage, worker: int = 0) -> int:
-    """A local study resumes deterministically (seed + trials so far, per local worker); workers
-    sharing a server each get their own stream so their random start-up trials differ."""
-    import optuna
-
-    try:
-        study_id = storage.get_study_id_from_name(cfg.study_name)
-        n = len(storage.get_all_trials(study_id, deepcopy=False))
-    except KeyError:
-        n = 0
-    except optuna.exceptions.OptunaError:  # pragma: no cover
-        n = 0
-    if url.startswith("sqlite:"):
-        return cfg.seed + n + 100_003 * worker
-    return (cfg.seed * 1_000_003 + n * 7919 + os.getpid() + hash(socket.gethostname())) % 2**31
 
 
 def fail_dead_local_trials(study) -> int:
@@ -530,21 +645,16 @@ def tune(
     force: bool = False,
 ) -> dict:
     """Search (or resume), then write the run folder; return the summary written to run.json."""
-    from gfe.protocols import get_protocol
-
-    if cfg.expression not in EXPRESSIONS:
-        raise GfeError(f"unknown expression {cfg.expression!r}; choose one of: {', '.join(EXPRESSIONS)}")
-    make_model(cfg.model)
-    search_space(cfg.model)
-    get_protocol(cfg.protocol)
+    _check_task(cfg, storage)
     started, t0 = provenance.timestamp(), time.perf_counter()
     folder = RunFolder(out)
     url = storage or default_storage(out)
     ident = tune_identity(cfg, url, data_dir)
     folder.open("tune", ident, force=force)
     previous = folder.info()
-    study, counts = _search(data_dir, cfg, url, progress)
-    tuned = _write_best(study, cfg, folder, url)
+    with _database_errors(url):
+        study, counts = _search(data_dir, cfg, url, progress)
+        tuned = _write_best(study, cfg, folder, url)
     summary = {
         "command": provenance.command_line(),
         "kind": "tune",
@@ -578,6 +688,36 @@ def tune(
     ]  # fmt: skip
     folder.finish(summary)
     return summary
+
+
+def _check_task(cfg: TuneConfig, storage: str | None) -> None:
+    """Names, model and storage checked before the run folder is made (a bad or unreachable
+    storage, too, is refused before anything is written)."""
+    from gfe.protocols import get_protocol
+
+    if cfg.expression not in EXPRESSIONS:
+        raise GfeError(f"unknown expression {cfg.expression!r}; choose one of: {', '.join(EXPRESSIONS)}")
+    make_model(cfg.model)
+    search_space(cfg.model)
+    get_protocol(cfg.protocol)
+    if storage is not None:
+        open_storage(storage).engine.dispose()
+
+
+@contextlib.contextmanager
+def _database_errors(url: str):
+    """A database error while the study runs (the server went away, the disk filled) → one line
+    naming the storage, without its password."""
+    import sqlalchemy.exc
+
+    try:
+        yield
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise GfeError(
+            f"storage {_display_url(url)}: the database failed while the study ran ({_without_password(reason, url)}); "
+            "the finished trials are kept — fix it and rerun the same command to resume"
+        ) from None
 
 
 def _search(data_dir: Path, cfg: TuneConfig, url: str, progress: bool):
@@ -630,7 +770,8 @@ def write_plots(study, folder: RunFolder) -> list[str]:
     from optuna.visualization import matplotlib as ovm
 
     written = []
-    with warnings.catch_warnings():
+    # Study and parameter names are drawn as given (no $…$ mathtext to fail on).
+    with warnings.catch_warnings(), matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", UserWarning)  # e.g. "importances will be equal" on few trials
         ax = ovm.plot_optimization_history(study)

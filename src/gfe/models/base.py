@@ -18,6 +18,7 @@ a constant predictor that would silently score as a model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -65,14 +66,16 @@ class SearchSpace:
 
 class Model:
     """Base class of every model. Subclasses set ``name`` and ``tags``, take their
-    hyper-parameters as keyword arguments (validated with a :class:`GfeError` naming the
-    parameter), list them in ``_params`` (or override :meth:`get_params`) and implement
+    hyper-parameters as keyword arguments (declared in :attr:`PARAMS`: type, range, size cap —
+    checked at construction with a :class:`GfeError` naming the parameter), list them in
+    ``_params`` (or override :meth:`get_params`) and implement
     :meth:`fit` and :meth:`predict_proba`. Bundle models also implement :meth:`build_module` and
     :meth:`bundle_inputs`."""
 
     name: ClassVar[str] = ""
     tags: ClassVar[Tags]
     _params: ClassVar[tuple[str, ...]] = ()
+    PARAMS: ClassVar[dict[str, Param]] = {}  # what each parameter may be (checked at construction)
     _registry: ClassVar[dict[str, type[Model]]] = {}
     # Where torch models train ("cpu", "cuda", "cuda:N"; see gfe.models.device). Not a parameter:
     # results and bundles do not depend on it (weights always come back to the CPU).
@@ -101,6 +104,11 @@ class Model:
         """Whether this configuration early-stops on validation frames (the benchmark, tune and
         train then carve a validation part from the training frames)."""
         return self.tags.uses_validation
+
+    @classmethod
+    def check(cls, **values) -> None:
+        """Check parameter values against :attr:`PARAMS` (a :class:`GfeError` naming the parameter)."""
+        check_params(cls.name, cls.PARAMS, values)
 
     def get_params(self) -> dict:
         """The keyword parameters that rebuild this model: ``type(m)(**m.get_params())``."""
@@ -143,10 +151,83 @@ class Model:
 
 
 # ------------------------------------------------------------------------------------ helpers
+# Size caps of every model parameter: far above anything that trains here (the search spaces stay
+# well inside them), far below what would exhaust a machine's memory when a module is built.
+MAX_UNITS = 4096  # hidden units, channels
+MAX_LAYERS = 8
+MAX_FRAMES = 100_000  # chunk length, burn-in (a recording has ~1 500-5 000 frames)
+MAX_EPOCHS = 100_000
+MAX_COUNT = 1_000_000  # batch sizes, iterations, trees, leaves
+
+
+@dataclass(frozen=True)
+class Param:
+    """What a model parameter may be. ``kind``: "int" (an integer, never a bool), "float" (a
+    finite number), "bool", "choice" (one of ``choices``) or "any" (one of ``alternatives``);
+    ``low``/``high`` bound numbers (``low_open``/``high_open``: the bound itself excluded);
+    ``optional``: ``None`` is allowed too."""
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+    optional: bool = False
+    alternatives: tuple[Param, ...] = ()
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.optional
+        if self.kind == "any":
+            return any(a.accepts(value) for a in self.alternatives)
+        if self.kind == "bool":
+            return isinstance(value, bool | np.bool_)
+        if self.kind == "choice":
+            return (
+                isinstance(value, str | int | float) and not isinstance(value, bool) and value in self.choices
+            )
+        integer = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+        number = integer or isinstance(value, float | np.floating)
+        if not (integer if self.kind == "int" else number) or not (integer or math.isfinite(value)):
+            return False
+        low_ok = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        high_ok = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return bool(low_ok and high_ok)
+
+    def describe(self) -> str:
+        if self.kind == "any":
+            text = " or ".join(a.describe() for a in self.alternatives)
+        elif self.kind == "bool":
+            text = "true or false"
+        elif self.kind == "choice":
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        else:
+            text = "an integer" if self.kind == "int" else "a number"
+            closed = not (self.low_open or self.high_open)
+            if self.low is not None and self.high is not None and closed:
+                text += f" from {self.low:g} to {self.high:g}"
+            else:
+                lo = None if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+                hi = None if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+                text += "".join(f" {b}" for b in (lo, hi) if b)
+        return text + (" (or null)" if self.optional else "")
+
+
+def check_params(model: str, specs: dict[str, Param], values: dict[str, Any]) -> None:
+    """A :class:`GfeError` naming the first parameter of ``values`` that its spec refuses."""
+    for name, spec in specs.items():
+        if name in values and not spec.accepts(values[name]):
+            raise GfeError(f"{model}: parameter {name} must be {spec.describe()}, got {values[name]!r}")
+
+
 def check_positive(value: Any, what: str, integer: bool = True) -> None:
-    """A :class:`GfeError` unless ``value`` is a positive integer (or number)."""
+    """A :class:`GfeError` unless ``value`` is a positive (finite) integer (or number)."""
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+    integral = isinstance(value, int | np.integer)
+    ok = not isinstance(value, bool) and isinstance(value, kinds) and (integral or math.isfinite(value))
+    ok = ok and value > 0
+    if not ok:
         raise GfeError(f"{what} must be a positive {'integer' if integer else 'number'}, got {value!r}")
 
 

@@ -18,10 +18,13 @@ import numpy as np
 
 from gfe.errors import GfeError
 from gfe.models.base import (
+    MAX_COUNT,
+    MAX_EPOCHS,
+    MAX_UNITS,
     FrameModel,
+    Param,
     SearchSpace,
     Tags,
-    check_positive,
     training_frames,
     validation_frames,
 )
@@ -55,6 +58,14 @@ class PaperNetModel(FrameModel):
 
     net: ClassVar[str] = ""
     _params: ClassVar[tuple[str, ...]] = ("hidden", "epochs", "lr", "batch_size", "optimizer", "patience")
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "hidden": Param("int", 1, MAX_UNITS),
+        "epochs": Param("int", 1, MAX_EPOCHS),
+        "lr": Param("float", 0, 10, low_open=True),
+        "batch_size": Param("int", 1, MAX_COUNT, optional=True),
+        "optimizer": Param("choice", choices=OPTIMIZER_NAMES),
+        "patience": Param("int", 1, MAX_EPOCHS, optional=True),
+    }
 
     def __init__(
         self,
@@ -65,15 +76,9 @@ class PaperNetModel(FrameModel):
         optimizer: str = "adam",
         patience: int | None = None,
     ) -> None:
-        check_positive(hidden, "hidden")
-        check_positive(epochs, "epochs")
-        check_positive(lr, "lr", integer=False)
-        if batch_size is not None:
-            check_positive(batch_size, "batch_size")
-        if optimizer not in OPTIMIZER_NAMES:
-            raise GfeError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZER_NAMES)}")
-        if patience is not None:
-            check_positive(patience, "patience")
+        self.check(
+            hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer, patience=patience
+        )
         self.hidden, self.epochs, self.lr = hidden, epochs, float(lr)
         self.batch_size, self.optimizer, self.patience = batch_size, optimizer, patience
 
@@ -157,11 +162,14 @@ class MLPModel(PaperNetModel):
         default_grid=True, order=20, about="one hidden layer of 105 sigmoid units (the paper's early experiment)",
     )  # fmt: skip
     _params = (*PaperNetModel._params, "activation")
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **PaperNetModel.PARAMS,
+        "activation": Param("choice", choices=ACTIVATION_NAMES),
+    }
 
     def __init__(self, activation: str = "sigmoid", **params) -> None:
         super().__init__(**params)
-        if activation not in ACTIVATION_NAMES:
-            raise GfeError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATION_NAMES)}")
+        self.check(activation=activation)
         self.activation = activation
 
     def _net_params(self) -> dict[str, Any]:
@@ -188,15 +196,20 @@ class PrunedMLPModel(MLPModel):
         about="the MLP after distinctiveness pruning and a short retraining (reproduce)",
     )  # fmt: skip
     _params = (*MLPModel._params, "similar_deg", "opposite_deg", "retrain_epochs")
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **MLPModel.PARAMS,
+        "similar_deg": Param("float", 0, 180),
+        "opposite_deg": Param("float", 0, 180),
+        "retrain_epochs": Param("int", 0, MAX_EPOCHS),
+    }
 
     def __init__(
         self, similar_deg: float = 15.0, opposite_deg: float = 165.0, retrain_epochs: int = 5, **params
     ) -> None:
         super().__init__(**params)
-        if not 0 <= similar_deg < opposite_deg <= 180:
+        self.check(similar_deg=similar_deg, opposite_deg=opposite_deg, retrain_epochs=retrain_epochs)
+        if not similar_deg < opposite_deg:
             raise GfeError(f"need 0 <= similar_deg < opposite_deg <= 180, got {similar_deg}, {opposite_deg}")
-        if isinstance(retrain_epochs, bool) or not isinstance(retrain_epochs, int) or retrain_epochs < 0:
-            raise GfeError(f"retrain_epochs must be an integer >= 0, got {retrain_epochs!r}")
         self.similar_deg, self.opposite_deg, self.retrain_epochs = similar_deg, opposite_deg, retrain_epochs
 
     @classmethod

@@ -14,8 +14,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from gfe.errors import GfeError
-from gfe.models.base import SearchSpace, Tags
+from gfe.models.base import MAX_LAYERS, MAX_UNITS, Param, SearchSpace, Tags
 from gfe.models.windowed import WindowedModel
 
 
@@ -101,11 +100,11 @@ class RNNModel(WindowedModel):
     hidden: int = 64
     layers: int = 1
     RNN: ClassVar[type[nn.Module]]
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.hidden < 1 or self.layers < 1:
-            raise GfeError(f"{self.name}: hidden and layers must be >= 1")
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **WindowedModel.PARAMS,
+        "hidden": Param("int", 1, MAX_UNITS),
+        "layers": Param("int", 1, MAX_LAYERS),
+    }
 
     def build_module(self, n_inputs: int) -> nn.Module:
         return self.RNN(n_inputs, self.hidden, self.layers, self.dropout)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import ClassVar
 
 import numpy as np
 
 from gfe.errors import GfeError
-from gfe.models.base import FrameModel, Tags, check_positive, frame_inputs, training_frames
+from gfe.models.base import FrameModel, Param, Tags, frame_inputs, training_frames
 from gfe.models.sklearn import sk_seed
 from gfe.protocols import Sequence
 
@@ -49,18 +50,19 @@ class MiniRocketModel(FrameModel):
     tags = Tags(label="minirocket", colour="black", requires=("aeon",), order=90,
                 about="MiniRocket on causal 16-frame windows plus the current frame (optional: gfe[rocket])")  # fmt: skip
     _params = ("window", "n_kernels", "classifier", "current_frame")
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "window": Param("int", 9, 10_000),  # at least MiniRocket's kernel length
+        "n_kernels": Param("int", 84, 100_000),  # at least MiniRocket's 84 base kernels
+        "classifier": Param("choice", choices=("ridge", "logreg")),
+        "current_frame": Param("bool"),
+    }
 
     def __init__(
         self, window: int = 16, n_kernels: int = 10_000, classifier: str = "ridge", current_frame: bool = True
     ) -> None:
         if not rocket_available():
             raise GfeError(ROCKET_MISSING)
-        check_positive(window, "window")
-        if window < 9:
-            raise GfeError(f"window must be at least 9 frames (MiniRocket's kernel length), got {window}")
-        check_positive(n_kernels, "n_kernels")
-        if classifier not in ("ridge", "logreg"):
-            raise GfeError(f"unknown classifier {classifier!r}; choose one of: ridge, logreg")
+        self.check(window=window, n_kernels=n_kernels, classifier=classifier, current_frame=current_frame)
         self.window = window
         self.n_kernels = n_kernels
         self.classifier = classifier

@@ -28,7 +28,7 @@ from torch import nn
 from gfe import EXPRESSIONS
 from gfe.errors import GfeError
 from gfe.metrics import f1
-from gfe.models.base import Tags
+from gfe.models.base import MAX_LAYERS, MAX_UNITS, Param, Tags
 from gfe.models.windowed import WindowedModel, loss_mask
 from gfe.protocols import Sequence
 
@@ -89,10 +89,12 @@ class SharedModel(WindowedModel):
     task_balance: bool = True
     tasks_: tuple[str, ...] = field(default=(), init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.hidden < 1 or self.layers < 1:
-            raise GfeError(f"{self.name}: hidden and layers must be >= 1")
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **WindowedModel.PARAMS,
+        "hidden": Param("int", 1, MAX_UNITS),
+        "layers": Param("int", 1, MAX_LAYERS),
+        "task_balance": Param("bool"),
+    }
 
     def build_module(self, n_inputs: int) -> nn.Module:
         return SharedNet(

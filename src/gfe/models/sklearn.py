@@ -13,8 +13,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from gfe.errors import GfeError
-from gfe.models.base import FrameModel, SearchSpace, Tags, check_positive, training_frames
+from gfe.models.base import (
+    MAX_COUNT,
+    MAX_UNITS,
+    FrameModel,
+    Param,
+    SearchSpace,
+    Tags,
+    training_frames,
+)
 from gfe.protocols import Sequence
 
 
@@ -68,9 +75,13 @@ class LogisticRegressionModel(SklearnModel):
     def test_params(cls) -> dict:
         return {"max_iter": 200}
 
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "C": Param("float", 0, 1e6, low_open=True),
+        "max_iter": Param("int", 1, MAX_COUNT),
+    }
+
     def __init__(self, C: float = 1.0, max_iter: int = 2000) -> None:
-        check_positive(C, "C", integer=False)
-        check_positive(max_iter, "max_iter")
+        self.check(C=C, max_iter=max_iter)
         self.C = float(C)
         self.max_iter = max_iter
 
@@ -83,12 +94,24 @@ class LogisticRegressionModel(SklearnModel):
 class ForestModel(SklearnModel):
     _params = ("n_estimators", "max_features", "min_samples_leaf")
     _forest: ClassVar[str] = ""
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "n_estimators": Param("int", 1, 10_000),
+        "max_features": Param(
+            "any",
+            optional=True,
+            alternatives=(
+                Param("choice", choices=("sqrt", "log2")),
+                Param("int", 1, MAX_COUNT),
+                Param("float", 0, 1, low_open=True),
+            ),
+        ),
+        "min_samples_leaf": Param("int", 1, MAX_COUNT),
+    }
 
     def __init__(
         self, n_estimators: int = 300, max_features: str | float | int = "sqrt", min_samples_leaf: int = 1
     ):
-        check_positive(n_estimators, "n_estimators")
-        check_positive(min_samples_leaf, "min_samples_leaf")
+        self.check(n_estimators=n_estimators, max_features=max_features, min_samples_leaf=min_samples_leaf)
         self.n_estimators = n_estimators
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
@@ -148,6 +171,14 @@ class SkMLPModel(SklearnModel):
     tags = Tags(label="sk-mlp", colour="#e6ab02", order=60,
                 about="scikit-learn's MLPClassifier, one hidden layer of 105 ReLU units")  # fmt: skip
     _params = ("hidden", "activation", "alpha", "learning_rate_init", "max_iter", "early_stopping")
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "hidden": Param("int", 1, MAX_UNITS),
+        "activation": Param("choice", choices=("relu", "tanh", "logistic", "identity")),
+        "alpha": Param("float", 0, 1e6),
+        "learning_rate_init": Param("float", 0, 10, low_open=True),
+        "max_iter": Param("int", 1, MAX_COUNT),
+        "early_stopping": Param("bool"),
+    }
 
     def __init__(
         self,
@@ -158,15 +189,8 @@ class SkMLPModel(SklearnModel):
         max_iter: int = 200,
         early_stopping: bool = False,
     ) -> None:
-        check_positive(hidden, "hidden")
-        check_positive(max_iter, "max_iter")
-        if activation not in ("relu", "tanh", "logistic", "identity"):
-            raise GfeError(
-                f"unknown activation {activation!r}; choose one of: relu, tanh, logistic, identity"
-            )
-        check_positive(learning_rate_init, "learning_rate_init", integer=False)
-        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
-            raise GfeError(f"alpha must be a number >= 0, got {alpha!r}")
+        self.check(hidden=hidden, activation=activation, alpha=alpha, learning_rate_init=learning_rate_init,
+                   max_iter=max_iter, early_stopping=early_stopping)  # fmt: skip
         self.hidden = hidden
         self.activation = activation
         self.alpha = float(alpha)

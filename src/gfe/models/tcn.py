@@ -13,8 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gfe.errors import GfeError
-from gfe.models.base import SearchSpace, Tags
+from gfe.models.base import MAX_UNITS, Param, SearchSpace, Tags
 from gfe.models.windowed import WindowedModel
 
 
@@ -102,11 +101,14 @@ class TCNModel(WindowedModel):
     channels: int = 64
     levels: int = 4
     kernel: int = 3
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.channels < 1 or self.levels < 1 or self.kernel < 1:
-            raise GfeError(f"{self.name}: channels, levels and kernel must be >= 1")
+    # levels and kernel set the receptive field, 1 + 2 (kernel - 1) (2**levels - 1), and with it
+    # the default burn-in: at most 10 levels of kernel 16 (30 691 frames).
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **WindowedModel.PARAMS,
+        "channels": Param("int", 1, MAX_UNITS),
+        "levels": Param("int", 1, 10),
+        "kernel": Param("int", 1, 16),
+    }
 
     def _default_burn_in(self) -> int:
         return tcn_receptive_field(self.levels, self.kernel) - 1

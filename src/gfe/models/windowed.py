@@ -48,7 +48,7 @@ from torch import nn
 
 from gfe.errors import GfeError
 from gfe.metrics import f1
-from gfe.models.base import Model
+from gfe.models.base import MAX_COUNT, MAX_EPOCHS, MAX_FRAMES, Model, Param
 from gfe.protocols import HIDDEN, Sequence
 
 
@@ -129,26 +129,26 @@ class WindowedModel(Model):
     n_features_in_: int | None = field(default=None, init=False, repr=False)
     delta_scale_: np.ndarray | None = field(default=None, init=False, repr=False)
 
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "dropout": Param("float", 0, 1, high_open=True),
+        "chunk_len": Param("int", 1, MAX_FRAMES),
+        "burn_in": Param("int", 0, MAX_FRAMES, optional=True),
+        "batch_size": Param("int", 1, MAX_COUNT),
+        "epochs": Param("int", 1, MAX_EPOCHS),
+        "max_epochs": Param("int", 1, MAX_EPOCHS),
+        "patience": Param("int", 1, MAX_EPOCHS),
+        "lr": Param("float", 0, 10, low_open=True),
+        "weight_decay": Param("float", 0, 10),
+        "deltas": Param("bool"),
+        "noise": Param("float", 0, 100),
+        "class_weight": Param("choice", choices=("balanced",), optional=True),
+        "grad_clip": Param("float", 0, 1e6, low_open=True, optional=True),
+        "augment": Param("float", 0, 1),
+    }
+
     def __post_init__(self) -> None:
-        checks = {
-            "chunk_len": self.chunk_len >= 1,
-            "burn_in": self.burn_in is None or self.burn_in >= 0,
-            "batch_size": self.batch_size >= 1,
-            "epochs": self.epochs >= 1,
-            "max_epochs": self.max_epochs >= 1,
-            "patience": self.patience >= 1,
-            "lr": self.lr > 0,
-            "weight_decay": self.weight_decay >= 0,
-            "noise": self.noise >= 0,
-            "dropout": 0 <= self.dropout < 1,
-            "class_weight": self.class_weight in (None, "balanced"),
-            "grad_clip": self.grad_clip is None or self.grad_clip > 0,
-            "augment": 0 <= self.augment <= 1,
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in bad)
-            raise GfeError(f"{self.name}: invalid parameter(s) {shown}")
+        """Every parameter's type and range (:attr:`PARAMS`), checked before anything is built."""
+        self.check(**self.get_params())
 
     # -- to be provided by subclasses
     def build_module(self, n_inputs: int) -> nn.Module:  # pragma: no cover - abstract

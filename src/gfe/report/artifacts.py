@@ -82,4 +82,7 @@ def render_run(path: str | Path) -> list[Path]:
     """Render a run folder's tables and figures from its data; return the files written."""
     folder = RunFolder(path)
     kind = folder.info().get("kind")
-    return RENDERERS[kind](folder) if kind in RENDERERS else []
+    if kind not in RENDERERS:
+        return []
+    with figures.plain_text():
+        return RENDERERS[kind](folder)

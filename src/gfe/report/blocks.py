@@ -8,15 +8,37 @@ HTML (the Jinja2 templates of :mod:`gfe.report.html`). Nothing is parsed back fr
 from __future__ import annotations
 
 import base64
+import html
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+
+
+def md_text(text: str) -> str:
+    """Text for Markdown with HTML made inert: ``&``, ``<`` and ``>`` become entities outside code
+    spans (inside them a renderer shows them as they are), so a ``<script>`` that came from a run
+    folder (a model name, a command) is shown, never run, wherever the Markdown is rendered."""
+    out, last = [], 0
+    text = str(text)
+    for m in _CODE_SPAN.finditer(text):
+        out += [html.escape(text[last : m.start()], quote=False), m.group(0)]
+        last = m.end()
+    out.append(html.escape(text[last:], quote=False))
+    return "".join(out)
+
+
+def md_cell(text: str) -> str:
+    """A Markdown table cell: :func:`md_text`, with ``|`` and line breaks that would end the cell escaped."""
+    return md_text(str(text)).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def markdown_table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
     align = align or "l" + "r" * (len(header) - 1)
     sep = ["---:" if a == "r" else "---" for a in align]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(md_cell(c) for c in r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -98,6 +120,14 @@ class Section:
     blocks: list = field(default_factory=list)
 
 
+def md_code(text: str) -> str:
+    """A fenced code block that the text cannot close early (its fence is longer than any run of
+    backticks in it): whatever a run folder's command holds stays inside the block."""
+    runs = [len(m) for m in re.findall(r"`+", str(text))]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return f"{fence}\n{text}\n{fence}\n"
+
+
 def walk(blocks: Iterable) -> Iterable:
     """Every block, folded ones (:class:`Details`) included."""
     for b in blocks:
@@ -111,11 +141,11 @@ def to_markdown(blocks: Iterable) -> str:
     parts = []
     for b in blocks:
         if isinstance(b, Heading):
-            parts.append(f"{'#' * b.level} {b.text}\n")
+            parts.append(f"{'#' * b.level} {md_text(b.text)}\n")
         elif isinstance(b, Paragraph | Note):
-            parts.append(f"{b.text}\n")
+            parts.append(f"{md_text(b.text)}\n")
         elif isinstance(b, Code):
-            parts.append(f"```\n{b.text}\n```\n")
+            parts.append(md_code(b.text))
         elif isinstance(b, Table):
             parts.append(b.markdown)
         elif isinstance(b, Details):

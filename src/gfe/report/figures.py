@@ -44,6 +44,15 @@ def pyplot():
     return plt
 
 
+def plain_text():
+    """A matplotlib context in which every text is drawn as given: no ``$…$`` mathtext, no TeX.
+    Model names, study names and titles come from run folders; one like ``$\\frac`` must be
+    shown, not parsed (and fail)."""
+    import matplotlib
+
+    return matplotlib.rc_context({"text.parse_math": False, "text.usetex": False})
+
+
 def to_png(fig) -> bytes:
     """Render ``fig`` to PNG bytes in memory and close it."""
     buf = io.BytesIO()

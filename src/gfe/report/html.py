@@ -22,16 +22,29 @@ import numpy as np
 import pandas as pd
 
 from gfe import EXPRESSIONS, SIGNERS
-from gfe.errors import GfeError
+from gfe.errors import GfeError, mask_secrets
 from gfe.experiments import RunFolder
 from gfe.report import figures as figs
-from gfe.report.blocks import Code, Details, Figure, Heading, Note, Paragraph, Section, Table, walk
+from gfe.report.blocks import (
+    Code,
+    Details,
+    Figure,
+    Heading,
+    Note,
+    Paragraph,
+    Section,
+    Table,
+    md_code,
+    md_text,
+    walk,
+)
 
 KINDS = ("reproduce", "benchmark", "tune")
 TIMELINE_PROTOCOLS = ("chrono", "paper-holdout")  # preferred default for the timelines, in order
 MAX_TIMELINE_MODELS = 3
 RERUN_HINT = "restore it or rerun the command that wrote it"
 RESULT_COLUMNS = ("expression", "model", "protocol", "fold", "seed", "f1")  # what every section reads
+COMPARISON_COLUMNS = ("config", "expression", "model", "protocol", "seed", "f1")
 RUN_HINT = "pass a run folder written by `gfe reproduce`, `gfe benchmark` or `gfe tune` (it holds run.json)"
 
 
@@ -67,11 +80,10 @@ class Run:
 
     @cached_property
     def losses(self) -> pd.DataFrame | None:
-        path = self.path / RunFolder.LOSSES
-        if not path.is_file():
+        df = self.read_csv(RunFolder.LOSSES, needs=("expression", "model", "protocol", "seed", "epoch"))
+        if df is None:
             return None
-        df = pd.read_csv(path, dtype={"fold": str})
-        df["fold"] = df["fold"].fillna("")
+        df["fold"] = df["fold"].fillna("").astype(str) if "fold" in df else ""
         return df
 
     @cached_property
@@ -85,9 +97,11 @@ class Run:
         first = df.groupby(["protocol", "model"])["seed"].transform("min")
         return df[df["seed"] == first]
 
-    def read_csv(self, name: str) -> pd.DataFrame | None:
+    def read_csv(self, name: str, needs: Sequence[str] = ()) -> pd.DataFrame | None:
+        """A CSV file of the run (None when absent); an unreadable one, or one without the
+        columns ``needs``, is one clear error naming it."""
         path = self.path / name
-        return pd.read_csv(path) if path.is_file() else None
+        return _read_csv(path, needs) if path.is_file() else None
 
 
 # What each kind of run should hold, and what the report loses without it.
@@ -115,21 +129,46 @@ EXPECTED = {
 
 
 def _read_run_json(path: Path) -> dict:
-    return RunFolder(path).info()
+    """run.json, every text in it with passwords of URLs hidden (a folder written by an older gfe
+    may hold a storage URL as typed)."""
+    return _masked(RunFolder(path).info())
+
+
+def _masked(value):
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _read_csv(path: Path, needs: Sequence[str] = ()) -> pd.DataFrame:
+    """A CSV file of a run folder, or one clear error when it is empty, not a CSV, not readable or
+    lacks the columns ``needs``."""
+    try:
+        df = pd.read_csv(path, dtype={"fold": str})
+    except (ValueError, UnicodeDecodeError, OSError) as exc:  # EmptyDataError and ParserError are ValueErrors
+        raise GfeError(f"{path}: not a readable table ({type(exc).__name__}); {RERUN_HINT}") from None
+    missing = [c for c in needs if c not in df.columns]
+    if missing:
+        raise GfeError(
+            f"{path}: no column {', '.join(missing)}, so it is not a gfe {path.name}; {RERUN_HINT}"
+        )
+    return df
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise GfeError(f"{path}: not readable JSON ({type(exc).__name__}); {RERUN_HINT}") from None
 
 
 def _read_results_csv(path: Path) -> pd.DataFrame:
     """A results.csv, or one clear error when it is empty, not a CSV or lacks the needed columns."""
-    try:
-        df = pd.read_csv(path, dtype={"fold": str})
-    except (ValueError, UnicodeDecodeError, OSError) as exc:  # EmptyDataError and ParserError are ValueErrors
-        raise GfeError(f"{path}: not a results table ({type(exc).__name__}); {RERUN_HINT}") from None
-    missing = [c for c in RESULT_COLUMNS if c not in df.columns]
-    if missing:
-        raise GfeError(
-            f"{path}: no column {', '.join(missing)}, so it is not a gfe results.csv; {RERUN_HINT}"
-        )
-    return df
+    return _read_csv(path, RESULT_COLUMNS)
 
 
 def _read_results(path: Path) -> pd.DataFrame | None:
@@ -578,7 +617,11 @@ def tune_section(runs: list[Run]) -> Section | None:
     if not runs:
         return None
     blocks = []
-    comps = [c for c in (r.read_csv(RunFolder.COMPARISON_CSV) for r in runs) if c is not None and len(c)]
+    comps = [
+        c
+        for c in (r.read_csv(RunFolder.COMPARISON_CSV, COMPARISON_COLUMNS) for r in runs)
+        if c is not None and len(c)
+    ]
     if len(comps) > 1:  # every tuned expression of a model and protocol in one table and one figure
         blocks += [Heading("All tuning runs together", 3),
                    *_comparison_blocks(pd.concat(comps, ignore_index=True), "all tune runs given")]  # fmt: skip
@@ -586,12 +629,12 @@ def tune_section(runs: list[Run]) -> Section | None:
         blocks += _heading_for(run, runs)
         best = run.path / RunFolder.BEST_CONFIG
         if best.is_file():
-            rows = [[k, v] for k, v in _flatten(json.loads(best.read_text()))]
+            rows = [[k, v] for k, v in _flatten(_masked(_read_json(best)))]
             blocks += [Heading("Best configuration", 4), Table(["parameter", "value"], rows, "ll")]
         trials = run.read_csv(RunFolder.TRIALS)
         if trials is not None:
             blocks += [Heading("Trials", 4), *_trials_blocks(trials)]
-        comp = run.read_csv(RunFolder.COMPARISON_CSV)
+        comp = run.read_csv(RunFolder.COMPARISON_CSV, COMPARISON_COLUMNS)
         if comp is not None and len(comp):
             blocks += _comparison_blocks(comp, f"run `{run.label}`")
         for name, what in (
@@ -810,6 +853,8 @@ def build_report(
 
 
 def render_figures(report: Report, progress: bool = True) -> None:
+    from rich.markup import escape
+
     from gfe.progress import progress_bar
 
     """Draw the figures not drawn yet. The bar counts the figures drawn now (its description names
@@ -818,8 +863,9 @@ def render_figures(report: Report, progress: bool = True) -> None:
     with progress_bar(progress) as bar:
         task = bar.add_task("drawing figures", total=len(todo))
         for fig in todo:
-            bar.update(task, description=f"drawing: {fig.alt[:36]}")
-            fig.render()
+            bar.update(task, description=f"drawing: {escape(fig.alt[:36])}")
+            with figs.plain_text():
+                fig.render()
             bar.advance(task)
 
 
@@ -835,6 +881,8 @@ def template_environment():
         keep_trailing_newline=True,
     )
     env.filters["md"] = inline_markdown
+    env.filters["mdtext"] = md_text
+    env.filters["mdcode"] = md_code
     return env
 
 
