@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from gfe import EXPRESSIONS
 from gfe.cli.common import DataDir, Device, console, ensure_data, err_console, flag, notice, writing_stdout
 from gfe.errors import GfeError
 
@@ -54,7 +53,13 @@ def train(
         Path, typer.Option("--out", help="Bundle folder to write (with --all: one per expression).")
     ],
     expression: Annotated[str | None, typer.Option("--expression", help="Expression to detect.")] = None,
-    all_: Annotated[bool, flag("--all", help="Train all 9 expressions into OUT/<expression>.")] = False,
+    all_: Annotated[
+        bool,
+        flag(
+            "--all",
+            help="Train all 9 expressions into OUT/<expression> (a multi-expression model: one bundle in OUT).",
+        ),
+    ] = False,
     model: Annotated[
         str | None, typer.Option("--model", help=f"{_bundle_models()} (default: seq-lstm).")
     ] = None,
@@ -81,15 +86,12 @@ def train(
     data_dir: DataDir = None,
 ) -> None:
     """Train a model on the dataset and save it as a self-describing bundle."""
-    from gfe.data import check_expression
-    from gfe.deploy.training import train_bundles
+    from gfe.deploy.training import expressions_to_train, train_bundles
     from gfe.experiments.configs import train_settings
     from gfe.models.device import resolve_device
 
-    if all_ == (expression is not None):
-        raise GfeError("give --expression E, or --all for all 9 expressions")
     model, features, params = train_settings(config, model, features, param or [])
-    expressions = list(EXPRESSIONS) if all_ else [check_expression(expression)]
+    expressions, all_ = expressions_to_train(model, expression, all_)
 
     def report(e: str, bundle, seconds: float) -> None:
         tr = bundle.config["training"]

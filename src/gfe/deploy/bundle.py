@@ -88,12 +88,60 @@ class Bundle:
     config: dict
     weights: dict[str, np.ndarray]  # name → float32 array, as stored
     path: Path | None = None
+    heads: tuple[str, ...] | None = None  # of a multi-expression bundle: the expressions used (None: all)
     _engine: Engine | None = field(default=None, init=False, repr=False)
 
     # -- what it is
     @property
+    def multi(self) -> bool:
+        """One model for several expressions (a head each), e.g. ``shared-lstm``."""
+        return self.config["expression"] == "*"
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        """The expressions it labels: one, or a multi-expression bundle's (chosen) heads."""
+        if not self.multi:
+            return (self.config["expression"],)
+        return self.heads or tuple(self.config["expressions"])
+
+    @property
     def expression(self) -> str:
-        return self.config["expression"]
+        """The expression it labels, or ``"*"`` for a multi-expression bundle using several heads."""
+        e = self.expressions
+        return e[0] if len(e) == 1 else "*"
+
+    def select(self, expression: str) -> Bundle:
+        """The same bundle labelling ``expression`` only (one head of a multi-expression bundle)."""
+        expression = _spelled(expression)
+        if expression not in self.expressions:
+            where = self.path or self.name
+            raise _fail(
+                where,
+                f"detects {', '.join(map(repr, self.expressions))}, not {expression!r} — use the bundle "
+                f"trained for {expression!r}",
+            )
+        if not self.multi:
+            return self
+        view = Bundle(config=self.config, weights=self.weights, path=self.path, heads=(expression,))
+        view._engine = self._engine
+        return view
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Model inputs (n, n_inputs) of a whole recording → (n, len(expressions)) probabilities."""
+        p = self.engine().run(x)
+        return p[:, self.columns()] if self.multi else p[:, None]
+
+    def step(self, x: np.ndarray, state):
+        """One frame's model inputs → ((len(expressions),) probabilities, new state)."""
+        p, state = self.engine().step(x, state)
+        return (p[self.columns()] if self.multi else np.array([p])), state
+
+    def columns(self) -> list[int]:
+        """Which outputs of a multi-expression model are :attr:`expressions`."""
+        if not self.multi:
+            return [0]
+        heads = list(self.config["expressions"])
+        return [heads.index(e) for e in self.expressions]
 
     @property
     def model(self) -> str:
@@ -138,7 +186,8 @@ class Bundle:
 
     @property
     def name(self) -> str:
-        return f"{self.expression}/{self.model}"
+        what = self.expression if self.expression != "*" else "all"
+        return f"{what}/{self.model}"
 
     def stats(self, signer: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) of a training signer, or pooled over the training signers (``None``)."""
@@ -161,6 +210,7 @@ class Bundle:
             self._engine = make_engine(
                 self.model_class.tags.engine, self.weights, self.params, module=self.torch_module,
                 causal=self.causal, n_inputs=self.config["n_inputs"],
+                outputs=len(self.config["expressions"]) if self.multi else None,
             )  # fmt: skip
         return self._engine
 
@@ -168,17 +218,21 @@ class Bundle:
         """Unscaled features (n, 118) → the model's float64 inputs (n, n_inputs)."""
         return model_inputs(scale_features(features, mean, std), usable, self.delta_scale)
 
-    def new_model(self):
-        """A fresh (untrained) model of the bundle's class and parameters."""
+    def new_model(self, tasks: bool = False):
+        """A fresh (untrained) model of the bundle's class and parameters (with ``tasks``, a
+        multi-expression model knows its heads, so its module can be built)."""
         from gfe.models import make_model
 
-        return make_model(self.model, **self.params)
+        model = make_model(self.model, **self.params)
+        if tasks and self.multi:
+            model.tasks_ = tuple(self.config["expressions"])
+        return model
 
     def torch_module(self):
         """The float32 torch module with the bundle's weights (for export and checks)."""
         import torch
 
-        module = self.new_model().build_module(self.config["n_inputs"])
+        module = self.new_model(tasks=True).build_module(self.config["n_inputs"])
         state = {k: torch.from_numpy(np.array(v)) for k, v in self.weights.items()}
         module.load_state_dict(state, strict=True)
         return module.eval()
@@ -289,13 +343,27 @@ def _check_fields(cfg: Any, where: Path) -> None:
                 else "unknown; retrain it"
             ),
         )
-    if cfg["expression"] not in EXPRESSIONS:
-        raise _fail(where, f"unknown expression {cfg['expression']!r}")
+    _check_expressions(cfg, where)
     if isinstance(cfg["threshold"], bool) or not 0 < cfg["threshold"] < 1:
         raise _fail(where, f"threshold {cfg['threshold']} is not between 0 and 1")
     for key in ("file", "sha256"):
         if not isinstance(cfg["weights"].get(key), str):
             raise _fail(where, f"config.json is missing the field 'weights.{key}' (a string)")
+
+
+def _check_expressions(cfg: dict, where: Path) -> None:
+    """One known expression, or ``"*"`` with the list of a multi-expression bundle's heads."""
+    if cfg["expression"] != "*":
+        if cfg["expression"] not in EXPRESSIONS:
+            raise _fail(where, f"unknown expression {cfg['expression']!r}")
+        return
+    heads = cfg.get("expressions")
+    if not isinstance(heads, list) or not heads or not all(isinstance(e, str) for e in heads):
+        raise _fail(where, "a multi-expression bundle (expression '*') needs the list 'expressions'")
+    if any(e not in EXPRESSIONS for e in heads) or len(set(heads)) != len(heads):
+        raise _fail(
+            where, f"'expressions' must name distinct expressions of {', '.join(EXPRESSIONS)}, got {heads}"
+        )
 
 
 def _check_model(cfg: dict, where: Path):
@@ -310,6 +378,15 @@ def _check_model(cfg: dict, where: Path):
         model = make_model(cfg["model"], **cfg["params"])
     except (GfeError, TypeError, ValueError) as exc:
         raise _fail(where, f"bad model parameters: {exc}; retrain with `gfe train`") from None
+    if model.tags.multi_expression != (cfg["expression"] == "*"):
+        raise _fail(
+            where,
+            f"a {cfg['model']} detects "
+            + ("every expression (expression '*')" if model.tags.multi_expression else "one expression")
+            + f", but the bundle says expression {cfg['expression']!r}; retrain with `gfe train`",
+        )
+    if model.tags.multi_expression:
+        model.tasks_ = tuple(cfg["expressions"])
     if model.tags.causal != cfg["causal"]:
         raise _fail(
             where,
@@ -490,12 +567,7 @@ def load_bundle(path: str | Path, expression: str | None = None) -> Bundle:
         raise _fail(folder, f"no {CONFIG_NAME} there — not a bundle folder (made by `gfe train --out`)")
     cfg, weights = validate(_read_config(folder), folder)
     bundle = Bundle(config=cfg, weights=weights, path=folder)
-    if expression is not None and bundle.expression != expression:
-        raise _fail(
-            folder,
-            f"detects {bundle.expression!r}, not {expression!r} — use the bundle trained for {expression!r}",
-        )
-    return bundle
+    return bundle if expression is None else bundle.select(expression)
 
 
 def is_bundle(path: Path) -> bool:
@@ -517,20 +589,17 @@ def load_bundles(path: str | Path, expression: str | None = None) -> list[Bundle
     bundles = [load_bundle(p) for p in subs]
     seen: dict[str, Path] = {}
     for b in bundles:
-        if b.expression in seen:
-            raise _fail(
-                path,
-                f"two bundles detect {b.expression!r} ({seen[b.expression].name}, {b.path.name}); "
-                "keep one per expression",
-            )
-        seen[b.expression] = b.path
-    bundles.sort(key=lambda b: EXPRESSIONS.index(b.expression))
+        for e in b.expressions:
+            if e in seen:
+                raise _fail(
+                    path,
+                    f"two bundles detect {e!r} ({seen[e].name}, {b.path.name}); keep one per expression",
+                )
+            seen[e] = b.path
+    bundles.sort(key=lambda b: EXPRESSIONS.index(b.expressions[0]))
     if expression is not None:
-        chosen = [b for b in bundles if b.expression == expression]
+        chosen = [b.select(expression) for b in bundles if expression in b.expressions]
         if not chosen:
-            raise _fail(
-                path,
-                f"holds no bundle for {expression!r} (it has: {', '.join(b.expression for b in bundles)})",
-            )
+            raise _fail(path, f"holds no bundle for {expression!r} (it has: {', '.join(seen)})")
         return chosen
     return bundles

@@ -185,9 +185,12 @@ class LSTMEngine(Engine):
             whh = w[f"{prefix}.weight_hh_l{k}"].astype(np.float64)[rows] * scale[:, None]
             b = (w[f"{prefix}.bias_ih_l{k}"].astype(np.float64) + w[f"{prefix}.bias_hh_l{k}"])[rows] * scale
             self.layers.append((np.ascontiguousarray(wih), np.ascontiguousarray(wih.T), whh, b))
-        self.head_w, self.head_b = _probability_head(w["head.weight"].astype(np.float64), w["head.bias"])
+        self._head(w)
         self.h = h
         self.n_inputs = self.layers[0][0].shape[1]
+
+    def _head(self, w: dict[str, np.ndarray]) -> None:
+        self.head_w, self.head_b = _probability_head(w["head.weight"].astype(np.float64), w["head.bias"])
 
     def initial_state(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(np.zeros(self.h), np.zeros(self.h)) for _ in self.layers]
@@ -204,7 +207,8 @@ class LSTMEngine(Engine):
         np.tanh(c, out=h_out)
         h_out *= s[2 * n : 3 * n]
 
-    def run(self, x: np.ndarray) -> np.ndarray:
+    def _hidden(self, x: np.ndarray) -> np.ndarray:
+        """The last layer's hidden states (n, H) of a whole sequence from the zero state."""
         seq = x
         for _wih, wih_t, whh, b in self.layers:
             hs = np.empty((len(seq), self.h))
@@ -218,9 +222,9 @@ class LSTMEngine(Engine):
                     h = hs[lo + t]
                     self._cell(g, c, h)
             seq = hs
-        return _sigmoid(seq @ self.head_w + self.head_b)
+        return seq
 
-    def step(self, x: np.ndarray, state: Any) -> tuple[float, Any]:
+    def _step_hidden(self, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         new = []
         inp = x
         for (wih, _, whh, b), (h, c) in zip(self.layers, state, strict=True):
@@ -232,7 +236,37 @@ class LSTMEngine(Engine):
             self._cell(g, c, h)
             new.append((h, c))
             inp = h
-        return _sigmoid_scalar(inp @ self.head_w + self.head_b), new
+        return inp, new
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(self._hidden(x) @ self.head_w + self.head_b)
+
+    def step(self, x: np.ndarray, state: Any) -> tuple[float, Any]:
+        h, new = self._step_hidden(x, state)
+        return _sigmoid_scalar(h @ self.head_w + self.head_b), new
+
+
+class MultiLSTMEngine(LSTMEngine):
+    """A multi-expression LSTM (``shared-lstm``): the same recurrence, one sigmoid head per
+    expression — ``run`` gives (n, k) probabilities, ``step`` a (k,) array."""
+
+    name = "lstm-multi"
+
+    def _head(self, w: dict[str, np.ndarray]) -> None:
+        self.heads_w = np.ascontiguousarray(w["heads.weight"].astype(np.float64).T)  # (H, k)
+        self.heads_b = w["heads.bias"].astype(np.float64)
+
+    def _heads(self, h: np.ndarray) -> np.ndarray:
+        z = h @ self.heads_w
+        z += self.heads_b
+        return _sigmoid(z, out=z)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self._heads(self._hidden(x))
+
+    def step(self, x: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        h, new = self._step_hidden(x, state)
+        return self._heads(h), new
 
 
 class GRUEngine(Engine):
@@ -309,23 +343,34 @@ class GRUEngine(Engine):
 
 
 class TorchEngine(Engine):
-    """Any other bundle model's torch module, run as a float64 copy (e.g. TCN, BiLSTM)."""
+    """Any other bundle model's torch module, run as a float64 copy (e.g. TCN, BiLSTM).
 
-    def __init__(self, module, causal: bool, n_inputs: int) -> None:
+    A single-expression module gives two logits per frame (probability: their softmax); a
+    multi-expression one (``outputs=k``) one logit per expression (probabilities: their sigmoids),
+    so ``run`` returns (n, k) and ``step`` a (k,) array."""
+
+    def __init__(self, module, causal: bool, n_inputs: int, outputs: int | None = None) -> None:
         self.module = module.double().eval()
         self.causal = causal
         self.n_inputs = n_inputs
+        self.outputs = outputs
+        self.multi = outputs is not None
+
+    def _probability(self, logits):
+        import torch
+
+        return torch.sigmoid(logits) if self.multi else torch.softmax(logits, dim=-1)[..., 1]
 
     def run(self, x: np.ndarray) -> np.ndarray:
         import torch
 
         if len(x) == 0:
-            return np.zeros(0)
+            return np.zeros((0, self.outputs) if self.multi else 0)
         with torch.inference_mode():
             logits, _ = self.module(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))[None])
-            return torch.softmax(logits[0], dim=-1)[:, 1].numpy().copy()
+            return self._probability(logits[0]).numpy().copy()
 
-    def step(self, x: np.ndarray, state: Any) -> tuple[float, Any]:
+    def step(self, x: np.ndarray, state: Any) -> tuple[Any, Any]:
         import torch
 
         if not self.causal:
@@ -333,10 +378,13 @@ class TorchEngine(Engine):
         with torch.inference_mode():
             step = torch.tensor(np.asarray(x, dtype=np.float64))[None, None]  # a copy: x is a reused buffer
             logits, state = self.module(step, state)
-            return float(torch.softmax(logits[0, 0], dim=-1)[1]), state
+            p = self._probability(logits[0, 0])
+            return (p.numpy().copy() if self.multi else float(p)), state
 
 
-ENGINES: dict[str, type[Engine]] = {c.name: c for c in (FrameLSTMEngine, MLPEngine, LSTMEngine, GRUEngine)}
+ENGINES: dict[str, type[Engine]] = {
+    c.name: c for c in (FrameLSTMEngine, MLPEngine, LSTMEngine, MultiLSTMEngine, GRUEngine)
+}
 
 
 def make_engine(
@@ -346,10 +394,11 @@ def make_engine(
     module=None,
     causal=True,
     n_inputs: int = 0,
+    outputs: int | None = None,
 ) -> Engine:
     """The engine a model class names (``Tags.engine``), or the float64 torch copy of ``module()``."""
     if engine is None:
-        return TorchEngine(module(), causal, n_inputs)
+        return TorchEngine(module(), causal, n_inputs, outputs)
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r}; this gfe has {', '.join(ENGINES)}")
     return ENGINES[engine](weights, params)

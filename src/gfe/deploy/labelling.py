@@ -238,34 +238,58 @@ def label_features(
     threshold: float | None = None,
     min_frames: int = 1,
 ) -> Labelling:
-    """Label a recording from its unscaled features (n, 118) of the bundle's spec."""
+    """Label a recording from its unscaled features (n, 118) of the bundle's spec (a bundle of one
+    expression, or one head of a multi-expression bundle: :meth:`Bundle.select`)."""
+    if len(bundle.expressions) != 1:
+        raise GfeError(
+            f"bundle {bundle.name} labels {len(bundle.expressions)} expressions: use label_all, or "
+            "choose one with bundle.select(expression)"
+        )
+    return label_all(bundle, features, timestamps, norm, threshold, min_frames)[0]
+
+
+def label_all(
+    bundle: Bundle,
+    features: np.ndarray,
+    timestamps: np.ndarray,
+    norm: Normalisation | None = None,
+    threshold: float | None = None,
+    min_frames: int = 1,
+) -> list[Labelling]:
+    """One :class:`Labelling` per expression of the bundle, from one pass of its model."""
     norm = norm or Normalisation()
     threshold = bundle.threshold if threshold is None else float(threshold)
     if not 0 < threshold < 1:
         raise GfeError(f"threshold must be between 0 and 1, got {threshold}")
     usable = usable_frames(features, bundle.spec)
     mean, std, info = resolve_stats(bundle, features, timestamps, norm)
-    prob = np.full(len(features), np.nan)
+    probs = np.full((len(features), len(bundle.expressions)), np.nan)
     with np.errstate(all="ignore"):
         x = bundle.inputs(features, usable, mean, std)
         if usable.all():
-            prob[:] = bundle.engine().run(np.ascontiguousarray(x))
+            probs[:] = bundle.probabilities(np.ascontiguousarray(x))
         elif usable.any():
-            prob[usable] = bundle.engine().run(np.ascontiguousarray(x[usable]))
-    prob[~np.isfinite(prob)] = np.nan  # a non-finite output (absurd inputs) is no decision
-    label = np.where(np.isnan(prob), -1, prob >= threshold).astype(np.int8)
-    return Labelling(
-        expression=bundle.expression,
-        model=bundle.model,
-        bundle_path=str(bundle.path) if bundle.path else None,
-        probability=prob,
-        label=label,
-        usable=usable & ~np.isnan(prob),
-        segments=find_segments(label == 1, timestamps, min_frames, prob),
-        normalisation=info,
-        threshold=threshold,
-        min_frames=min_frames,
-    )
+            probs[usable] = bundle.probabilities(np.ascontiguousarray(x[usable]))
+    probs[~np.isfinite(probs)] = np.nan  # a non-finite output (absurd inputs) is no decision
+    out = []
+    for expression, prob in zip(bundle.expressions, probs.T, strict=True):
+        prob = np.ascontiguousarray(prob)
+        label = np.where(np.isnan(prob), -1, prob >= threshold).astype(np.int8)
+        out.append(
+            Labelling(
+                expression=expression,
+                model=bundle.model,
+                bundle_path=str(bundle.path) if bundle.path else None,
+                probability=prob,
+                label=label,
+                usable=usable & ~np.isnan(prob),
+                segments=find_segments(label == 1, timestamps, min_frames, prob),
+                normalisation=info,
+                threshold=threshold,
+                min_frames=min_frames,
+            )
+        )
+    return out
 
 
 def label_recording(
@@ -445,7 +469,8 @@ def predict_file(
     min_frames: int = 1,
     targets: str | Path | None = None,
 ) -> Timeline:
-    """Load a UCI-format datapoints file and label it with every bundle (one per expression)."""
+    """Load a UCI-format datapoints file and label it with every bundle (each of one expression,
+    or of several: a multi-expression bundle labels all of its expressions in one pass)."""
     from gfe.data import load_datapoints, load_targets, read_file
     from gfe.errors import DataError
 
@@ -456,7 +481,7 @@ def predict_file(
     report = recording_report(timestamps, landmarks)
     warnings = []
     m = _UCI_NAME.match(recording.name)
-    if m and len(bundles) == 1 and m.group(2) != bundles[0].expression:
+    if m and len(bundles) == 1 and m.group(2) not in bundles[0].expressions:
         warnings.append(
             f"the file name says {m.group(2)!r} but the bundle detects {bundles[0].expression!r}: "
             "labelled anyway (pass --expression to require a match)"
@@ -468,11 +493,11 @@ def predict_file(
         if key not in features_by_spec:
             with np.errstate(all="ignore"):
                 features_by_spec[key] = b.spec.compute(landmarks, b.feature_state)
-        labellings.append(label_features(b, features_by_spec[key], timestamps, norm, threshold, min_frames))
+        labellings += label_all(b, features_by_spec[key], timestamps, norm, threshold, min_frames)
     report["masked_frames"] = int((~np.logical_and.reduce([lab.usable for lab in labellings])).sum())
     metrics = None
     if targets is not None:
-        if len(bundles) != 1:
+        if len(labellings) != 1:
             raise GfeError("--targets scores one expression: give one bundle (or --expression E)")
         y = read_file(load_targets, Path(targets))
         if len(y) != len(timestamps):

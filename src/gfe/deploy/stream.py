@@ -9,7 +9,10 @@ Python API::
     det.reset()                        # a new recording: zero state (normalisation kept)
 
 ``update`` returns the probability of the frame's expression, or ``None`` when the frame has no
-decision (unknown features, or during calibration). :meth:`Detector.process` returns full
+decision (unknown features, or during calibration). A multi-expression bundle (``shared-lstm``)
+steps one network for all its expressions: ``update`` returns ``{expression: probability}`` and
+each record's ``probability`` and ``label`` are such objects (``expression=`` / ``--expression``
+keeps one head, and plain numbers). :meth:`Detector.process` returns full
 :class:`Decision` records and :meth:`Detector.process_line` takes one line of UCI text and
 returns JSON-ready records — what ``gfe stream`` prints.
 
@@ -105,8 +108,8 @@ class Decision:
 
     frame: int  # index among the frame lines (as the row of the offline table)
     timestamp: float
-    probability: float | None
-    label: int | None
+    probability: float | dict[str, float] | None  # a multi-expression bundle: one per expression
+    label: int | dict[str, int] | None
     latency_us: float
     reason: str | None = None  # why there is no probability
     zero_depth: int = 0  # how many z values were 0 (lost depth)
@@ -120,7 +123,11 @@ class Decision:
             rec["line"] = self.line
         rec.update(
             timestamp=_json_num(self.timestamp),
-            probability=_json_num(self.probability),
+            probability=(
+                {e: _json_num(v) for e, v in self.probability.items()}
+                if isinstance(self.probability, dict)
+                else _json_num(self.probability)
+            ),
             label=self.label,
             latency_us=round(self.latency_us, 1),
         )
@@ -172,6 +179,8 @@ class Detector:
         if not 0 < self.threshold < 1:
             raise GfeError(f"threshold must be between 0 and 1, got {self.threshold}")
         self.engine = bundle.engine()
+        self.expressions = bundle.expressions
+        self._heads = bundle.multi  # probabilities from the heads of bundle.expressions
         self.features = bundle.spec.frames(bundle.feature_state)
         self.delta_scale = bundle.delta_scale
         n = bundle.config["n_features"]
@@ -201,7 +210,7 @@ class Detector:
         if len(bundles) > 1:
             raise BundleError(
                 f"bundle {path}: a folder of {len(bundles)} bundles; a detector runs one — choose it "
-                f"with --expression (expression= in Python): {', '.join(b.expression for b in bundles)}"
+                f"with --expression (expression= in Python): {', '.join(e for b in bundles for e in b.expressions)}"
             )
         norm = Normalisation(
             signer=signer, calibrate_seconds=calibrate_seconds, calibrate_frames=calibrate_frames
@@ -268,16 +277,25 @@ class Detector:
                 self._prev = np.empty(n)
             self._prev[:] = s
         self._prev_usable = True
-        p, self.state = self.engine.step(inp, self.state)
-        if not math.isfinite(p):
+        if self._heads:
+            ps, self.state = self.bundle.step(inp, self.state)
+            ok = bool(np.isfinite(ps).all())
+            p = dict(zip(self.expressions, ps.tolist(), strict=True)) if ok else None
+            label = {e: int(v >= self.threshold) for e, v in p.items()} if ok else None
+            if ok and len(ps) == 1:
+                p, label = float(ps[0]), label[self.expressions[0]]
+        else:
+            p, self.state = self.engine.step(inp, self.state)
+            ok = math.isfinite(p)
+            label = int(p >= self.threshold)
+        if not ok:
             return Decision(
                 frame, ts, None, None, (time.perf_counter_ns() - t0) / 1e3, "non_finite_output", zd, back,
                 replayed, line,
             )  # fmt: skip
         return Decision(
-            frame, ts, p, int(p >= self.threshold), (time.perf_counter_ns() - t0) / 1e3, None, zd, back,
-            replayed, line,
-        )  # fmt: skip
+            frame, ts, p, label, (time.perf_counter_ns() - t0) / 1e3, None, zd, back, replayed, line
+        )
 
     def process(self, frame, timestamp: float | None = None, *, line: int | None = None, _t0=None):
         """One frame → its decisions: one normally, none while calibrating, the buffered frames'
@@ -341,9 +359,9 @@ class Detector:
             return self._finish_calibration(complete=False)
         return []
 
-    def update(self, frame, timestamp: float | None = None) -> float | None:
-        """One frame → the probability of the expression at this frame, or None (no decision:
-        unknown features, or calibrating)."""
+    def update(self, frame, timestamp: float | None = None) -> float | dict[str, float] | None:
+        """One frame → the probability of the expression at this frame (a multi-expression bundle:
+        ``{expression: probability}``), or None (no decision: unknown features, or calibrating)."""
         idx = self.frame
         for d in self.process(frame, timestamp):
             if d.frame == idx:

@@ -211,7 +211,7 @@ class SharedLSTMModel(SharedModel):
 
     name: ClassVar[str] = "shared-lstm"
     tags: ClassVar[Tags] = Tags(
-        label="shared-lstm", colour="#d62728", uses_validation=True, streamable=True, bundle=True,
+        label="shared-lstm", colour="#d62728", uses_validation=True, streamable=True, bundle=True, engine="lstm-multi",
         multi_expression=True, order=72, about="one causal LSTM for all 9 expressions, a head each (masked loss)",
     )  # fmt: skip
 

@@ -35,14 +35,17 @@ class Pool:
         return int((~self.usable).sum())
 
 
-def make_pool(recordings: Sequence[Recording], spec) -> Pool:
+def make_pool(recordings: Sequence[Recording], spec, state=None) -> Pool:
+    """The pool of one expression's recordings. A stateful spec is fitted on the pool's own frames,
+    unless ``state`` (e.g. a face template fitted on several pools) is given."""
     if not recordings:
         raise GfeError("no recordings to pool")
     expressions = {r.expression for r in recordings}
     if len(expressions) != 1:
         raise GfeError(f"a pool holds one expression, got {sorted(expressions)}")
     landmarks = np.concatenate([r.landmarks for r in recordings])
-    state = spec.fit(landmarks) if spec.stateful else None
+    if spec.stateful and state is None:
+        state = spec.fit(landmarks)
     features = np.vstack([spec.compute(r.landmarks, state) for r in recordings])
     return Pool(
         expression=recordings[0].expression,
