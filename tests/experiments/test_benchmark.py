@@ -46,11 +46,14 @@ class Spy:
 
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))
 @pytest.mark.parametrize("uses_val", [False, True])
-def test_no_estimator_ever_sees_a_test_label(monkeypatch, synthetic_data, protocol, uses_val):
+@pytest.mark.parametrize("features", ["clean", "aligned-vel"])
+def test_no_estimator_ever_sees_a_test_label(monkeypatch, synthetic_data, protocol, uses_val, features):
     monkeypatch.setattr(runner_module, "make_model", lambda name, **kw: Spy())
     Spy.seen, Spy.validation = [], uses_val
     load_pool.cache_clear()
-    spec = CellSpec(data_dir=str(synthetic_data), decisions="validation" if uses_val else "threshold")
+    spec = CellSpec(
+        data_dir=str(synthetic_data), features=features, decisions="validation" if uses_val else "threshold"
+    )
     rows = run_cell(spec, Cell("topics", protocol, 0, "spy"))["rows"]
     pool = load_pool(str(synthetic_data), "topics", spec.features)
     folds = PROTOCOLS[protocol](pool, 0)
@@ -73,6 +76,50 @@ def test_no_estimator_ever_sees_a_test_label(monkeypatch, synthetic_data, protoc
         # What is visible is exactly the training labels.
         visible = shown["train"] != HIDDEN
         np.testing.assert_array_equal(shown["train"][visible], pool.labels[visible])
+
+
+class SharedSpy(Spy):
+    """The spy as a multi-expression model: one fit over the recordings of every expression."""
+
+    name = "shared-spy"
+    tags = Tags(label="shared-spy", colour="k", multi_expression=True)
+    device = "cpu"
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+def test_a_shared_model_never_sees_a_test_label_of_any_expression(monkeypatch, synthetic_data, protocol):
+    from gfe.experiments import multi
+    from gfe.protocols import get_protocol, signer_runs
+
+    monkeypatch.setattr(multi, "make_model", lambda name, **kw: SharedSpy())
+    monkeypatch.setattr(multi, "model_of", lambda m: m)
+    Spy.seen, Spy.validation = [], True  # SharedSpy records into Spy.seen
+    load_pool.cache_clear()
+    expressions = ("topics", "negative")
+    spec = CellSpec(data_dir=str(synthetic_data), features="aligned", expressions=expressions)
+    rows = multi.run_multi_cell(spec, Cell("*", protocol, 0, "shared-spy"))["rows"]
+    pools = {e: load_pool(str(synthetic_data), e, "aligned") for e in expressions}
+    folds = {e: get_protocol(protocol)(p, 0) for e, p in pools.items()}
+    assert len(rows) == sum(len(f) for f in folds.values())
+    calls = iter(Spy.seen)
+    for k in range(len(folds["topics"])):
+        shown = {}
+        for kind in ("train", "val"):
+            got, shown[kind] = next(calls)
+            assert got == kind and len(shown[kind]) == 2 * len(expressions)  # a recording per signer
+        for j, (e, pool) in enumerate(pools.items()):  # each pool's sequences, in pool order
+            idx = np.concatenate(list(signer_runs(pool).values()))
+            test = np.zeros(len(pool), bool)
+            test[folds[e][k].test] = True
+            for kind in ("val", "train"):
+                y = np.full(len(pool), -9)
+                y[idx] = np.concatenate(shown[kind][2 * j : 2 * j + 2])
+                assert (y[test] == HIDDEN).all(), f"{kind} labels of {e}'s test frames were shown"
+            visible = y != HIDDEN  # the training labels shown are the pool's own
+            assert visible.sum() > 0 and (pool.labels[visible] == y[visible]).all()
+        for _ in expressions:
+            kind, ys = next(calls)
+            assert kind == "predict" and all((y == HIDDEN).all() for y in ys)
 
 
 def test_chronological_validation_lies_after_what_it_validates(synthetic_data):
