@@ -357,14 +357,18 @@ def test_two_workers_share_one_postgresql_study(tmp_path, synthetic_data, fresh_
     assert len({t.user_attrs["pid"] for t in all_trials}) == 2
 
 
-def test_ctrl_c_stops_every_worker_cleanly_and_the_rerun_resumes(tmp_path, synthetic_data):
+def test_ctrl_c_stops_every_worker_cleanly_and_the_rerun_resumes(tmp_path):
     """Ctrl-C (SIGINT to the process group) while two local workers run trials: one line, exit
-    130, no traceback; the rerun of the same command fails the interrupted trials and completes."""
+    130, no traceback; the rerun of the same command fails the interrupted trials and completes.
+    Recordings of 500 frames make a trial last seconds, so both workers are surely mid-trial."""
     import signal
     import time
 
+    from gfe.data.synthetic import write_dataset
+
+    data = write_dataset(tmp_path / "data", n_frames=500, expressions=("affirmative", "topics"))
     out = tmp_path / "s"
-    cmd = [sys.executable, "-m", "gfe.cli", "tune", "--data-dir", str(synthetic_data), "--expression", "topics",
+    cmd = [sys.executable, "-m", "gfe.cli", "tune", "--data-dir", str(data), "--expression", "topics",
            "--model", "paper-lstm", "--protocol", "paper", "--trials", "6", "--jobs", "2", "--out", str(out),
            "--no-evaluate", "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(
@@ -373,7 +377,7 @@ def test_ctrl_c_stops_every_worker_cleanly_and_the_rerun_resumes(tmp_path, synth
     storage, deadline = f"sqlite:///{out / 'study.db'}", time.monotonic() + 120
     running: list = []
     while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
+        time.sleep(0.1)
         try:
             study = optuna.load_study(study_name="topics-paper-lstm-paper-clean", storage=storage)
         except Exception:  # the file or the study is not created yet
