@@ -8,6 +8,8 @@ busy machine slows them alike), medians of ``--runs``:
 
 * ``before #15``: the implementation before issue #15 (``benchmarks/legacy.py``);
 * ``compute_features``: :func:`gfe.features.compute_features`;
+* ``aligned``: the ``aligned`` spec (#13: Procrustes-aligned face, relative depth), its face
+  template fitted once on the 18 recordings (fitting is not timed);
 * ``copy bound``: no arithmetic, the same bytes moved: a fresh (frames, 118) array filled by two
   NumPy copies from the input (its 100 z columns and 18 others). Nothing that reads the 300
   inputs of a frame and writes a new 118-value row can be much faster in NumPy.
@@ -33,7 +35,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gfe.data import load_dataset, resolve_data_dir  # noqa: E402
-from gfe.features import CLEAN, PAPER, compute_features  # noqa: E402
+from gfe.features import CLEAN, PAPER, compute_features, spec_by_name  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import legacy  # noqa: E402  (benchmarks/legacy.py: the code before issue #15)
@@ -52,11 +54,14 @@ def tiled(data_dir: Path, frames: int) -> np.ndarray:
     return np.ascontiguousarray(np.tile(lm, (-(-frames // len(lm)), 1, 1)))
 
 
-def run(big: np.ndarray, runs: int) -> dict:
+def run(big: np.ndarray, runs: int, template: np.ndarray) -> dict:
     contenders = {}
     for spec in (PAPER, CLEAN):
         contenders[f"before #15 ({spec.name})"] = (lambda s: lambda: legacy.compute_features(big, s))(spec)
         contenders[f"compute_features ({spec.name})"] = (lambda s: lambda: compute_features(big, s))(spec)
+    aligned = spec_by_name("aligned")
+    state = aligned.fit(template)
+    contenders["aligned spec"] = lambda: aligned.compute(big, state)
     contenders["copy bound"] = lambda: copy_bound(big)
     wall: dict[str, list[float]] = {k: [] for k in contenders}
     cpu: dict[str, list[float]] = {k: [] for k in contenders}
@@ -77,9 +82,10 @@ def markdown(results: dict, frames: int) -> str:
     rows = ["| contender | frames/s (wall) | × before #15 | frames/s (CPU) | × before #15 | × copy bound (CPU) "
             "| best run (CPU) |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name, r in results.items():
-        old = results.get(f"before #15 ({name.rsplit('(', 1)[-1]}", r)
-        rows.append(f"| {name} | {r['frames_per_second']:,.0f} | {r['frames_per_second'] / old['frames_per_second']:.2f} "
-                    f"| {r['frames_per_second_cpu']:,.0f} | {r['frames_per_second_cpu'] / old['frames_per_second_cpu']:.2f} "
+        old = results.get(f"before #15 ({name.rsplit('(', 1)[-1]}")
+        ratio = (lambda k: f"{r[k] / old[k]:.2f}") if old else (lambda k: "–")
+        rows.append(f"| {name} | {r['frames_per_second']:,.0f} | {ratio('frames_per_second')} "
+                    f"| {r['frames_per_second_cpu']:,.0f} | {ratio('frames_per_second_cpu')} "
                     f"| {r['frames_per_second_cpu'] / cpu_bound:.2f} | {frames / min(r['cpu_seconds']):,.0f} |")  # fmt: skip
     return "\n".join(rows)
 
@@ -91,14 +97,16 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=1_000_000)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/features.json"))
     args = ap.parse_args()
-    big = tiled(resolve_data_dir(args.data_dir), args.frames)
+    data_dir = resolve_data_dir(args.data_dir)
+    big = tiled(data_dir, args.frames)
+    template = np.concatenate([r.landmarks for r in load_dataset(data_dir)])
     identical = {}
     for spec in (PAPER, CLEAN):
         new, old = compute_features(big, spec), legacy.compute_features(big, spec)
         identical[spec.name] = bool(np.array_equal(new.view(np.int64), old.view(np.int64)))
         del new, old
     load = os.getloadavg()
-    results = run(big, args.runs)
+    results = run(big, args.runs, template)
     print(f"**compute_features**, {len(big):,} frames ({int(np.isnan(big).any(axis=(1, 2)).sum()):,} with "
           f"nan), one thread, median of {args.runs}; bit-identical to before #15: {identical}\n")  # fmt: skip
     print(markdown(results, len(big)))

@@ -131,3 +131,19 @@ def test_real_recordings_align(real_recordings):
     assert usable.sum() == len(lm) - 588  # a_relative's 588 frames of unknown x/y
     rms = np.sqrt(np.nanmean(f[usable][:, :200] ** 2))
     assert 0.5 < rms < 2.0  # face-size-free units: the template has unit RMS radius over its rigid points
+
+
+@pytest.mark.parametrize("spec", [ALIGNED, ALIGNED_VEL], ids=lambda s: s.name)
+def test_blocks_give_the_bits_of_one_whole_array(spec):
+    """compute works in blocks of BLOCK frames (speed); the result is bit for bit that of the
+    whole array at once, whatever the length (a last block of one frame is joined to the one before)."""
+    from gfe.features import aligned
+
+    ts, lm, _ = make_recording(2 * aligned.BLOCK + 1, seed=3)
+    lm[7, 3, 0] = np.nan  # an unknown frame inside the first block
+    template = spec.fit(lm)
+    for n in (1, 2, aligned.BLOCK, aligned.BLOCK + 1, aligned.BLOCK + 2, 2 * aligned.BLOCK + 1):
+        static = aligned._static_features(lm[:n], template, spec)
+        whole = np.concatenate([static, aligned.velocities(static)], 1) if spec.velocities else static
+        got = spec.compute(lm[:n], template)
+        assert got.shape == whole.shape and np.array_equal(got.view(np.int64), whole.view(np.int64)), n
