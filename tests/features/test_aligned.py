@@ -139,7 +139,7 @@ def test_blocks_give_the_bits_of_one_whole_array(spec):
     whole array at once, whatever the length (a last block of one frame is joined to the one before)."""
     from gfe.features import aligned
 
-    ts, lm, _ = make_recording(2 * aligned.BLOCK + 1, seed=3)
+    _, lm, _ = make_recording(2 * aligned.BLOCK + 1, seed=3)
     lm[7, 3, 0] = np.nan  # an unknown frame inside the first block
     template = spec.fit(lm)
     for n in (1, 2, aligned.BLOCK, aligned.BLOCK + 1, aligned.BLOCK + 2, 2 * aligned.BLOCK + 1):

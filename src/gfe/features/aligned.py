@@ -46,6 +46,7 @@ training frames, which the bundle keeps. Everything is pure numpy, vectorised ov
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from typing import ClassVar, Literal
 
@@ -256,7 +257,7 @@ def _blocked(landmarks: np.ndarray, template: Template, spec: AlignedSpec) -> np
     edges = [*range(0, len(lm), BLOCK), len(lm)]
     if edges[-1] - edges[-2] == 1:  # numpy reduces a 1-row block otherwise (last bits): join it
         del edges[-2]
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         out[lo:hi, :k] = _static_features(lm[lo:hi], template, spec)
         if spec.velocities:
             np.subtract(out[lo + 1 : hi, :k], out[lo : hi - 1, :k], out=out[lo + 1 : hi, k:])
