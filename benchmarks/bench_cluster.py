@@ -90,7 +90,7 @@ def main() -> None:
             "python": sys.version.split()[0],
             "load_average_before": load_before,
             "load_average_after": os.getloadavg(),
-        },  # fmt: skip
+        },
         "versions": package_versions(),
         "workers": args.workers,
         "seeds": args.seeds,
