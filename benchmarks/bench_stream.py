@@ -3,12 +3,14 @@
     GFE_DATA_DIR=../shared/data/gfe python benchmarks/bench_stream.py [--runs 5] [--bundles DIR]
         [--out benchmarks/results/stream.json]
 
-* **Streaming** (``seq-lstm``, ``paper-lstm``): every frame of the 18 recordings goes through
+* **Streaming** (``seq-lstm``, ``paper-lstm``, and ``shared-lstm`` on the ``aligned`` spec,
+  which steps one network for all nine expressions): every frame of the 18 recordings goes through
   :meth:`gfe.deploy.stream.Detector.process` one at a time, in process — single-frame features,
   normalisation, deltas, one model step — and each call is timed. Reported: median, p95 and p99
   in µs. Also timed: :meth:`Detector.process_line`, which adds parsing the UCI text line (what
   ``gfe stream`` does per line, minus reading and printing).
-* **Offline** (``paper-lstm``, ``mlp``, ``seq-lstm``): :func:`gfe.deploy.labelling.label_recording` on
+* **Offline** (``paper-lstm``, ``mlp``, ``seq-lstm``, ``shared-lstm``: all nine expressions in one
+  pass): :func:`gfe.deploy.labelling.label_recording` on
   every recording (landmarks already in memory: features, normalisation, model, thresholds,
   segments); frames per second, median of ``--runs``. Also end to end from the text files
   (:func:`gfe.deploy.labelling.predict_file`, parsing included).
@@ -35,13 +37,15 @@ import numpy as np
 from gfe.data import datapoints_name, load_dataset, resolve_data_dir
 from gfe.data.synthetic import format_datapoints
 from gfe.deploy.bundle import Bundle, load_bundle
-from gfe.deploy.labelling import label_recording, predict_file
+from gfe.deploy.labelling import label_all, label_recording, predict_file
 from gfe.deploy.stream import Detector
 from gfe.deploy.training import train_bundle
 
-STREAM_MODELS = ("seq-lstm", "paper-lstm")
-OFFLINE_MODELS = ("paper-lstm", "mlp", "seq-lstm")
-QUICK = {"seq-lstm": {"max_epochs": 1}, "paper-lstm": {"epochs": 1}, "mlp": {"epochs": 1}}
+STREAM_MODELS = ("seq-lstm", "paper-lstm", "shared-lstm")
+OFFLINE_MODELS = ("paper-lstm", "mlp", "seq-lstm", "shared-lstm")
+QUICK = {"seq-lstm": {"max_epochs": 1}, "paper-lstm": {"epochs": 1}, "mlp": {"epochs": 1},
+         "shared-lstm": {"max_epochs": 1}}  # fmt: skip
+FEATURES = {"shared-lstm": "aligned"}  # the spec each model is timed with (default: clean)
 
 
 @contextmanager
@@ -62,7 +66,19 @@ def threads(n: int):
 def get_bundle(model: str, data_dir: Path, bundles: Path | None) -> Bundle:
     if bundles is not None:
         return load_bundle(bundles / model)
-    return train_bundle(data_dir, "negative", model, params=QUICK[model])
+    # a multi-expression model is trained on (and labels) all nine expressions at once
+    expression = None if model == "shared-lstm" else "negative"
+    return train_bundle(
+        data_dir, expression, model, params=QUICK[model], features=FEATURES.get(model, "clean")
+    )
+
+
+def label(bundle: Bundle, timestamps: np.ndarray, landmarks: np.ndarray) -> None:
+    """Label one recording in memory: every expression of a multi-expression bundle in one pass."""
+    if bundle.multi:
+        label_all(bundle, bundle.spec.compute(landmarks, bundle.feature_state), timestamps)
+    else:
+        label_recording(bundle, timestamps, landmarks)
 
 
 def _stats_us(ns: np.ndarray) -> dict:
@@ -104,12 +120,12 @@ def bench_stream(bundle: Bundle, recordings) -> dict:
 
 def bench_offline(bundle: Bundle, recordings, data_dir: Path, runs: int) -> dict:
     n = sum(r.n_frames for r in recordings)
-    label_recording(bundle, recordings[0].timestamps, recordings[0].landmarks)  # warm-up
+    label(bundle, recordings[0].timestamps, recordings[0].landmarks)  # warm-up
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         for r in recordings:
-            label_recording(bundle, r.timestamps, r.landmarks)
+            label(bundle, r.timestamps, r.landmarks)
         times.append(time.perf_counter() - t0)
     files = [data_dir / datapoints_name(r.signer, r.expression) for r in recordings]
     t0 = time.perf_counter()
@@ -147,7 +163,15 @@ def main() -> None:
             "python": sys.version.split()[0],
         },
         "data": {"recordings": len(recordings), "frames": sum(r.n_frames for r in recordings)},
-        "bundles": {m: {"params": b.params, "n_inputs": b.config["n_inputs"]} for m, b in bundles.items()},
+        "bundles": {
+            m: {
+                "params": b.params,
+                "n_inputs": b.config["n_inputs"],
+                "features": b.spec.name,
+                "expressions": list(b.expressions),
+            }
+            for m, b in bundles.items()
+        },
         "streaming": {"threads": 1},
         "offline": {},
     }
