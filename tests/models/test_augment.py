@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
+from gfe.models import make_model, model_class, model_names
 from gfe.models.augment import Augmentation, augment, dropout, person, stretch
-from gfe.models.recurrent import SeqLSTMModel
 from gfe.protocols import HIDDEN, Sequence
 
 
@@ -70,12 +71,23 @@ def _sequences():
     return out
 
 
-def test_off_by_default_and_on_when_asked():
+AUGMENTED = model_names(lambda c: "augment" in c.PARAMS)
+
+
+def test_the_temporal_and_shared_models_take_augmentation():
+    assert {"seq-lstm", "bilstm", "shared-lstm", "shared-bilstm"} <= set(AUGMENTED)
+
+
+@pytest.mark.parametrize("name", AUGMENTED)
+def test_off_by_default_and_on_when_asked(name):
+    """Every model declaring ``augment`` trains exactly as before with 0, and differently with it."""
+    cls = model_class(name)
+    small = {**cls.test_params(), "epochs": 2, "max_epochs": 2}
     train = _sequences()
     blind = [Sequence(s.x, np.full(len(s.y), HIDDEN), s.signer, s.usable, s.expression) for s in train]
-    plain = SeqLSTMModel(hidden=4, epochs=2).fit(train, seed=0).predict_proba(blind)
-    zero = SeqLSTMModel(hidden=4, epochs=2, augment=0.0).fit(train, seed=0).predict_proba(blind)
+    plain = make_model(name, **small).fit(train, seed=0).predict_proba(blind)
+    zero = make_model(name, **small, augment=0.0).fit(train, seed=0).predict_proba(blind)
     for p, q in zip(plain, zero, strict=True):
         np.testing.assert_array_equal(p, q)  # augment=0 draws nothing: training is unchanged
-    augmented = SeqLSTMModel(hidden=4, epochs=2, augment=0.5).fit(train, seed=0).predict_proba(blind)
-    assert not np.array_equal(augmented[0], plain[0])
+    augmented = make_model(name, **small, augment=0.5).fit(train, seed=0).predict_proba(blind)
+    assert not np.array_equal(augmented[0], plain[0]), f"{name} ignores augment"

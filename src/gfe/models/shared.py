@@ -136,15 +136,12 @@ class SharedModel(WindowedModel):
         module.train()
         total, n = 0.0, 0
         for idx in torch.randperm(len(xw), generator=gen).split(self.batch_size):
-            xb = xw[idx]
-            if self.noise > 0:
-                xb = xb + self.noise * torch.randn(xb.shape, generator=gen)
-            if not bool(mw[idx].any()):
+            xb, yb, mb = self._augmented(xw[idx], yw[idx], mw[idx], gen)  # augmentation, noise
+            if not bool(mb.any()):
                 continue
             logits, _ = module(xb.to(dev), lengths=lens[idx])
-            mb = mw[idx].to(dev).float()
             loss, _ = _head_loss(
-                logits, yw[idx].to(dev).float(), mb, tw[idx].to(dev), n_tasks, self.task_balance
+                logits, yb.to(dev).float(), mb.to(dev).float(), tw[idx].to(dev), n_tasks, self.task_balance
             )
             opt.zero_grad(set_to_none=True)
             loss.backward()
