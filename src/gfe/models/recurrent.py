@@ -80,15 +80,19 @@ class BiLSTM(nn.Module):
         self.head = nn.Linear(2 * hidden, 2)
 
     def forward(self, x: torch.Tensor, state=None, lengths: torch.Tensor | None = None):
-        if lengths is not None and bool((lengths < x.shape[1]).any()):
-            packed = nn.utils.rnn.pack_padded_sequence(
-                x, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
-            out, new_state = self.rnn(packed, state)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        else:
-            out, new_state = self.rnn(x, state)
+        out, new_state = run_packed(self.rnn, x, state, lengths)
         return self.head(self.drop(out)), new_state
+
+
+def run_packed(rnn: nn.Module, x: torch.Tensor, state=None, lengths: torch.Tensor | None = None):
+    """A bidirectional RNN over a batch of windows: packed when some are shorter than the batch
+    (``lengths``), so the backward direction starts at each window's own last frame."""
+    if lengths is not None and bool((lengths < x.shape[1]).any()):
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, new_state = rnn(packed, state)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return out, new_state
+    return rnn(x, state)
 
 
 # ------------------------------------------------------------------------------------ models

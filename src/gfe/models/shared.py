@@ -29,6 +29,7 @@ from gfe import EXPRESSIONS
 from gfe.errors import GfeError
 from gfe.metrics import f1
 from gfe.models.base import MAX_LAYERS, MAX_UNITS, Param, Tags
+from gfe.models.recurrent import run_packed
 from gfe.models.windowed import WindowedModel, loss_mask
 from gfe.protocols import Sequence
 
@@ -51,14 +52,7 @@ class SharedNet(nn.Module):
         self.heads = nn.Linear(hidden * (2 if bidirectional else 1), n_tasks)
 
     def forward(self, x: torch.Tensor, state=None, lengths: torch.Tensor | None = None):
-        if not self.causal and lengths is not None and bool((lengths < x.shape[1]).any()):
-            packed = nn.utils.rnn.pack_padded_sequence(
-                x, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
-            out, new_state = self.rnn(packed, state)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        else:
-            out, new_state = self.rnn(x, state)
+        out, new_state = run_packed(self.rnn, x, state, None if self.causal else lengths)
         return self.heads(self.drop(out)), new_state
 
 
