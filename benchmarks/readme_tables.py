@@ -11,7 +11,9 @@ Markers: <!-- BEGIN name --> … <!-- END name -->. Nothing in those sections is
   model per protocol by mean F1 (mean over seeds of the mean over expressions), models within
   0.005 of it, the best causal model where the protocol asks for one, gfe's PaperLSTM, against the
   goals and the simple baselines measured before the work;
-* ``tune`` (docs/tuning.md) — from `gfe tune` run folders (evaluated ones).
+* ``tune`` (docs/tuning.md) — from `gfe tune` run folders (evaluated ones);
+* ``speed`` (README.md) — from the benchmark scripts' results, ``benchmarks/results/*.json``
+  (``--speed``): whichever of them exist.
 """
 
 from __future__ import annotations
@@ -152,9 +154,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reproduce", type=Path)
     ap.add_argument("--benchmark", type=Path)
     ap.add_argument("--tune", type=Path, nargs="+", help="gfe tune run folders (evaluated ones)")
+    ap.add_argument("--speed", action="store_true", help="the README's speed table from benchmarks/results")
     ap.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
     args = ap.parse_args(argv)
     edits: dict[Path, dict[str, str]] = {README: {}, RESULTS: {}, TUNING: {}}
+    if args.speed:
+        edits[README]["speed"] = speed_table(args.root / "benchmarks" / "results")
     if args.reproduce:
         table = (args.reproduce / "table3.md").read_text()
         table = table.split("\n", 1)[1].replace("\n## ", "\n#### ")  # drop the file's own title
@@ -167,6 +172,71 @@ def main(argv: list[str] | None = None) -> None:
         edits[TUNING]["tune"] = tune_table(args.tune)
     for path in update(args.root, edits):
         print(f"updated {path}")
+
+
+def _json(folder: Path, name: str) -> dict | None:
+    path = folder / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _speed_rows(r: Path) -> list[tuple[str, str, str]]:
+    """(what, median, script) rows from whichever results files exist."""
+    rows = []
+    if core := _json(r, "core"):
+        rows.append(("`gfe reproduce`, end to end (9 × 3 models × 2 protocols × 5 seeds)",
+                     f"{core['reproduce']['median_seconds']:.1f} s", "bench_core.py"))  # fmt: skip
+    if cl := _json(r, "cluster"):
+        c = cl["cells_per_minute"]
+        rows.append((f"`gfe benchmark`, default grid with {cl['seeds']} seed: local pool / Dask `local:{cl['workers']}`",
+                     f"{c['local']:.1f} / {c['dask']:.1f} cells/min", "bench_cluster.py"))  # fmt: skip
+    if io := _json(r, "io"):
+        d = io["datapoints"]["results"]
+        new = d["gfe.data.load_datapoints"]
+        old = d["load_datapoints before #15"]
+        rows.append(("reading the 18 recordings (`load_datapoints`) vs raw `pandas.read_csv` in the same run",
+                     f"{new['vs_reference']:.2f}× pandas (before: {old['vs_reference']:.2f}×); {new['frames_per_second']:,.0f} frames/s",
+                     "bench_io.py"))  # fmt: skip
+        pr = io["predict"]["results"]
+        rows.append(("`gfe predict` from the text files, all 18", f"{pr['predict_file']['frames_per_second']:,.0f} frames/s "
+                     f"({pr['predict_file']['vs_reference']:.2f}× before)", "bench_io.py"))  # fmt: skip
+    if ft := _json(r, "features"):
+        res = ft["results"]
+        paper, aligned = res["compute_features (paper)"], res.get("aligned spec")
+        text = f"paper {paper['frames_per_second_cpu'] / 1e6:.2f} M"
+        if aligned:
+            text += f", aligned {aligned['frames_per_second_cpu'] / 1e6:.3f} M"
+        rows.append(
+            ("feature extraction, 1 thread (CPU time, median of 7)", text + " frames/s", "bench_features.py")
+        )
+    if tu := _json(r, "tune"):
+        t = tu["results"]
+        rows.append((f"`gfe tune`, {tu['model']}, 1 / 2 workers", f"{t['jobs=1']['median_trials_per_minute']:.1f} / "
+                     f"{t['jobs=2']['median_trials_per_minute']:.1f} trials/min", "bench_tune.py"))  # fmt: skip
+    if st := _json(r, "stream"):
+        s = st["streaming"]
+        text = " · ".join(
+            f"`{m}` {v['features_and_model_step']['median_us']:.0f} µs"
+            for m, v in s.items()
+            if m != "threads"
+        )
+        rows.append(("streaming one frame, features + model step, 1 thread", text, "bench_stream.py"))
+        off = st["offline"]["threads_1"]
+        text = " · ".join(f"`{m}` {v['frames_per_second']:,.0f}" for m, v in off.items())
+        rows.append(
+            ("offline labelling from landmarks in memory, 1 thread (frames/s)", text, "bench_stream.py")
+        )
+    return rows
+
+
+def speed_table(results: Path) -> str:
+    """The README's speed table: one row per figure, each from a results file of benchmarks/."""
+    from gfe.report.blocks import markdown_table
+
+    rows = [[what, median, f"`{script}`"] for what, median, script in _speed_rows(results)]
+    return (
+        markdown_table(["what", "median", "script"], rows, align="lll").rstrip()
+        + "\n\n_Generated from `benchmarks/results/*.json` by `benchmarks/readme_tables.py --speed`._\n"
+    )
 
 
 def tune_table(runs: list[Path]) -> str:

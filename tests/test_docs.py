@@ -164,7 +164,7 @@ def _readme_tables():
 
 
 def test_generated_sections_have_their_markers():
-    where = {"README.md": ["headline"], "docs/results.md": ["table3", "results", "winloss", "headline"],
+    where = {"README.md": ["headline", "speed"], "docs/results.md": ["table3", "results", "winloss", "headline"],
              "docs/tuning.md": ["tune"]}  # fmt: skip
     for rel, names in where.items():
         text = (REPO / rel).read_text()
@@ -203,6 +203,18 @@ def test_the_headline_names_the_best_model_and_the_best_causal_one():
     assert lines["chrono"].rstrip(" |").endswith("0.675")  # PaperLSTM: mean over seeds of the mean
     assert "**0.965** `bilstm`, 0.963 `logreg` (below 0.95: topics 0.940)" in lines["paper"]
     assert "cross-signer" not in table and "2 expressions and 2 seeds" in table
+
+
+def test_the_readme_speed_table_is_the_one_the_benchmark_results_give():
+    """Every figure of the README's speed table comes from benchmarks/results/*.json (no hand edits)."""
+    import re
+
+    rt = _readme_tables()
+    text = (REPO / "README.md").read_text()
+    shown = re.search(r"<!-- BEGIN speed -->\n(.*?)<!-- END speed -->", text, re.S).group(1)
+    assert shown.rstrip() == rt.speed_table(REPO / "benchmarks" / "results").rstrip(), (
+        "README's speed table is stale: run python benchmarks/readme_tables.py --speed"
+    )
 
 
 def test_readme_tables_rewrites_only_between_markers(tmp_path):

@@ -19,6 +19,10 @@ non-finite values — and for a bundle of another expression than the one asked 
 tensor shapes come from building the model's module on PyTorch's ``meta`` device, so an absurd
 size in a crafted config allocates nothing.
 
+A multi-expression model (``Tags.multi_expression``: ``shared-lstm``, ``shared-bilstm``) is one
+bundle for all its expressions: ``"expression": "*"`` and the list of its heads in
+``"expressions"``; :meth:`Bundle.select` keeps one head.
+
 Format versions: 1 (gfe 0.1) and 2 (this gfe: the same fields plus ``model_tags``); both load.
 """
 
@@ -576,7 +580,8 @@ def is_bundle(path: Path) -> bool:
 
 def load_bundles(path: str | Path, expression: str | None = None) -> list[Bundle]:
     """One bundle folder → [bundle]; a folder of bundle folders (``gfe train --all``) → all of
-    them in the order of :data:`gfe.EXPRESSIONS`. ``expression`` selects one (error if absent)."""
+    them in the order of :data:`gfe.EXPRESSIONS` (no expression detected twice; a multi-expression
+    bundle counts for all of its heads). ``expression`` selects one (error if absent)."""
     path = Path(path)
     expression = _spelled(expression)
     if is_bundle(path) or (path.name == CONFIG_NAME and path.is_file()):
