@@ -82,3 +82,17 @@ def chromium_path() -> str:
             pytest.fail(f"CI must run the browser tests; {problem}")
         pytest.skip(problem)
     return path
+
+
+def _sigint_as_in_a_terminal() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture()
+def interruptible() -> dict:
+    """Popen options for a gfe process that a test interrupts with SIGINT to its process group:
+    its own session, and SIGINT restored to the default (a shell that starts pytest in the
+    background, `pytest &`, leaves SIGINT ignored, which every child would inherit)."""
+    return {"start_new_session": True, "preexec_fn": _sigint_as_in_a_terminal}

@@ -164,7 +164,8 @@ def _readme_tables():
 
 
 def test_generated_sections_have_their_markers():
-    where = {"README.md": ["headline", "speed"], "docs/results.md": ["table3", "results", "winloss", "headline"],
+    where = {"README.md": ["goals", "speed"],
+             "docs/results.md": ["table3", "results", "winloss", "headline", "goals"],
              "docs/tuning.md": ["tune"]}  # fmt: skip
     for rel, names in where.items():
         text = (REPO / rel).read_text()
@@ -203,6 +204,43 @@ def test_the_headline_names_the_best_model_and_the_best_causal_one():
     assert lines["chrono"].rstrip(" |").endswith("0.675")  # PaperLSTM: mean over seeds of the mean
     assert "**0.965** `bilstm`, 0.963 `logreg` (below 0.95: topics 0.940)" in lines["paper"]
     assert "cross-signer" not in table and "2 expressions and 2 seeds" in table
+
+
+def test_the_goals_table_shows_the_validation_picks_not_the_best_on_test():
+    rt = _readme_tables()
+
+    def row(variant, val, f1):
+        return {
+            "variant": variant,
+            "protocol": "chrono",
+            "val_f1_mean": val,
+            "f1_mean": f1,
+            "event_f1_mean": f1 / 2,
+        }
+
+    ablation = {
+        "seeds": 5,
+        "summary": [row("seq-lstm · clean", 0.7, 0.80), row("bilstm · clean", 0.6, 0.90),
+                    row("shared-lstm · aligned", 0.9, 0.86), row("bilstm · aligned", 0.95, 0.84),
+                    row("shared-lstm · aligned · decisions", 0.99, 0.99)],
+        "picks": [{"protocol": "chrono", "scope": "any", "pick": "bilstm · aligned"},
+                  {"protocol": "chrono", "scope": "causal", "pick": "shared-lstm · aligned"}],
+    }  # fmt: skip
+    line = next(x for x in rt.goals_table(ablation).splitlines() if x.startswith("| `chrono`"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[2:] == ["0.800 · 0.400 seq-lstm", "**0.840 · 0.420** bilstm · aligned",
+                         "**0.860 · 0.430** shared-lstm · aligned", "0.900 bilstm · clean"]  # fmt: skip
+
+
+def test_the_readme_goals_table_is_the_one_the_ablation_gives():
+    import json
+
+    rt = _readme_tables()
+    ablation = json.loads((REPO / "benchmarks" / "results" / "ablation.json").read_text())
+    shown = re.search(r"<!-- BEGIN goals -->\n(.*?)<!-- END goals -->", README.read_text(), re.S).group(1)
+    assert shown.rstrip() == rt.goals_table(ablation).rstrip(), (
+        "README's goals table is stale: run python benchmarks/readme_tables.py --ablation"
+    )
 
 
 def test_the_readme_speed_table_is_the_one_the_benchmark_results_give():

@@ -126,24 +126,19 @@ def test_a_folder_may_mix_a_multi_bundle_with_others_but_never_twice_an_expressi
 def test_gfe_train_a_multi_model_writes_one_bundle_and_predict_lists_every_expression(
     synthetic_data_session, tmp_path
 ):
+    """`gfe train` with neither --model nor --expression: the default (the ablation's causal pick,
+    a multi-expression model) in one bundle for all nine expressions."""
+    from gfe.experiments.configs import TRAIN_DEFAULT
+
     out = tmp_path / "shared"
     params = [a for k, v in SMALL.items() for a in ("--param", f"{k}={v}")]
-    r = runner.invoke(
-        app,
-        [
-            "train",
-            "--model",
-            "shared-lstm",
-            "--out",
-            str(out),
-            "--data-dir",
-            str(synthetic_data_session),
-            *params,
-        ],
-    )
+    r = runner.invoke(app, ["train", "--out", str(out), "--data-dir", str(synthetic_data_session), *params])
     assert r.exit_code == 0, r.output
-    assert "shared-lstm trained on" in r.output and not (out / "negative").exists()
-    assert load_bundle(out).expressions == EXPRESSIONS
+    assert f"{TRAIN_DEFAULT[0]} trained on" in r.output and not (out / "negative").exists()
+    bundle = load_bundle(out)
+    assert bundle.expressions == EXPRESSIONS
+    assert (bundle.config["model"], bundle.config["feature_spec"]["name"]) == TRAIN_DEFAULT[:2]
+    assert {k: bundle.config["params"][k] for k in TRAIN_DEFAULT[2]} == TRAIN_DEFAULT[2]
     rec = synthetic_data_session / "a_topics_datapoints.txt"
     r = runner.invoke(app, ["predict", str(out), str(rec), "--out", str(tmp_path / "all.json")])
     assert r.exit_code == 0, r.output

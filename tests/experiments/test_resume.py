@@ -208,7 +208,9 @@ def test_a_full_disk_never_leaves_a_half_written_file(synthetic_data, tmp_path, 
 
 
 # ---------------------------------------------------------------------------- Ctrl-C, 2 workers
-def test_ctrl_c_with_two_workers_stops_at_once_and_the_rerun_completes(synthetic_data, tmp_path):
+def test_ctrl_c_with_two_workers_stops_at_once_and_the_rerun_completes(
+    synthetic_data, tmp_path, interruptible
+):
     """SIGINT to the process group while two worker processes train: exit 130 within seconds (not
     after the grid), one line, no traceback; the finished cells are kept and the rerun runs the rest."""
     out, seeds = tmp_path / "b", 8
@@ -216,7 +218,7 @@ def test_ctrl_c_with_two_workers_stops_at_once_and_the_rerun_completes(synthetic
             "--protocols", "chrono", "--expressions", "topics", "--seeds", str(seeds), "--jobs", "2",
             "--predictions", "none", "--no-progress", "--out", str(out)]  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "gfe.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+                            stderr=subprocess.STDOUT, text=True, **interruptible)  # fmt: skip
     cells, deadline = out / "cells.jsonl", time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         if cells.is_file() and cells.read_text().count("\n") >= 1:

@@ -357,7 +357,7 @@ def test_two_workers_share_one_postgresql_study(tmp_path, synthetic_data, fresh_
     assert len({t.user_attrs["pid"] for t in all_trials}) == 2
 
 
-def test_ctrl_c_stops_every_worker_cleanly_and_the_rerun_resumes(tmp_path):
+def test_ctrl_c_stops_every_worker_cleanly_and_the_rerun_resumes(tmp_path, interruptible):
     """Ctrl-C (SIGINT to the process group) while two local workers run trials: one line, exit
     130, no traceback; the rerun of the same command fails the interrupted trials and completes.
     Recordings of 500 frames make a trial last seconds, so both workers are surely mid-trial."""
@@ -371,9 +371,7 @@ def test_ctrl_c_stops_every_worker_cleanly_and_the_rerun_resumes(tmp_path):
     cmd = [sys.executable, "-m", "gfe.cli", "tune", "--data-dir", str(data), "--expression", "topics",
            "--model", "paper-lstm", "--protocol", "paper", "--trials", "6", "--jobs", "2", "--out", str(out),
            "--no-evaluate", "--no-progress"]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **interruptible)
     storage, deadline = f"sqlite:///{out / 'study.db'}", time.monotonic() + 120
     running: list = []
     while time.monotonic() < deadline and proc.poll() is None:

@@ -8,6 +8,7 @@ import typer
 
 from gfe.cli.common import DataDir, Device, console, ensure_data, err_console, flag, notice, writing_stdout
 from gfe.errors import GfeError
+from gfe.experiments.configs import TRAIN_DEFAULT
 
 Expression = Annotated[
     str | None, typer.Option("--expression", help="Expression; with a folder of bundles, picks one.")
@@ -37,6 +38,11 @@ def _bundle_models() -> str:
     return ", ".join(model_names(lambda c: c.tags.bundle))
 
 
+def _default_model() -> str:
+    model, _, params = TRAIN_DEFAULT
+    return model + "".join(f", {k}={v}" for k, v in params.items())
+
+
 def _norm(signer, calibrate, calibrate_seconds, calibrate_frames):
     from gfe.deploy import Normalisation
 
@@ -61,12 +67,14 @@ def train(
         ),
     ] = False,
     model: Annotated[
-        str | None, typer.Option("--model", help=f"{_bundle_models()} (default: seq-lstm).")
+        str | None, typer.Option("--model", help=f"{_bundle_models()} (default: {_default_model()}).")
     ] = None,
     signers: Annotated[
         str | None, typer.Option("--signers", help="Training signers, e.g. a,b (default: all).")
     ] = None,
-    features: Annotated[str | None, typer.Option("--features", help="Feature spec (default: clean).")] = None,
+    features: Annotated[
+        str | None, typer.Option("--features", help=f"Feature spec (default: {TRAIN_DEFAULT[1]}).")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of initialisation, shuffling and noise.")] = 0,
     threshold: Annotated[
         float, typer.Option("--threshold", help="Decision threshold stored in the bundle.")

@@ -10,6 +10,10 @@ from gfe.errors import GfeError
 from gfe.models import make_model
 
 CONFIG_FORMAT = "gfe-model-config/1"
+# What `gfe train` trains when no --model/--config says: (model, feature spec, parameters), the
+# causal configuration with the best validation F1 over the four honest protocols in the ablation
+# (docs/ablation.md; tests/test_ablation.py checks it against benchmarks/results/ablation.json).
+TRAIN_DEFAULT: tuple[str, str, dict] = ("shared-lstm", "aligned", {"augment": 0.5})
 
 
 def model_config(model: str, params: dict, features: str, source: dict | None = None) -> dict:
@@ -113,13 +117,16 @@ def train_settings(
     config: Path | None, model: str | None, features: str | None, params: list[str]
 ) -> tuple[str, str, dict]:
     """What `gfe train` trains: (model, feature spec, parameters) from an optional config file
-    (``--config``), ``--model``/``--features`` (defaults seq-lstm, clean) and ``--param`` overrides."""
+    (``--config``), ``--model``/``--features`` (defaults: `TRAIN_DEFAULT`, whose parameters apply
+    only when the model is the default one too) and ``--param`` overrides."""
     merged: dict = {}
     if config is not None:
         cfg = read_model_config(config)
         if model is not None and model != cfg["model"]:
             raise GfeError(f"{config}: the config is for model {cfg['model']!r}, not --model {model}")
         model, features, merged = cfg["model"], features or cfg["features"], dict(cfg["params"])
-    model, features = model or "seq-lstm", features or "clean"
+    elif model is None:
+        model, merged = TRAIN_DEFAULT[0], dict(TRAIN_DEFAULT[2])
+    features = features or TRAIN_DEFAULT[1]
     merged.update(parse_params(params, model).get(model, {}))
     return model, features, merged
