@@ -15,7 +15,8 @@ Runs (each a `gfe benchmark` run folder under --out, per-frame predictions of ev
 * ``frame``: extra-trees on the aligned face with velocities (a frame model for reference).
 
 "+ decisions" rows re-score the kept predictions of a temporal model with smoothing, hysteresis
-and minimum segment length chosen on each fold's validation frames (the same training: these
+and minimum segment length chosen on each fold's validation frames, per expression ("decisions")
+or once for the nine expressions of a shared model ("one set of decisions") (the same training: these
 models carve that validation part anyway). Results go to ``--out/ablation.csv`` and
 ``benchmarks/results/ablation.json``; ``--write-docs`` puts the tables into docs/ablation.md
 (between marker comments). Every choice — which configuration a protocol's "gfe pick" is, and
@@ -69,10 +70,12 @@ VARIANTS = {
     "shared-lstm · aligned": ("shared", "shared-lstm", "threshold"),
     "shared-lstm · aligned · augmented": ("shared", "shared-lstm@aug", "threshold"),
     "shared-lstm · aligned · decisions": ("shared", "shared-lstm", "validation"),
+    "shared-lstm · aligned · one set of decisions": ("shared", "shared-lstm", "validation-shared"),
     "bilstm · clean": ("clean", "bilstm", "threshold"),
     "bilstm · aligned": ("aligned", "bilstm", "threshold"),
     "shared-bilstm · aligned": ("shared", "shared-bilstm", "threshold"),
     "shared-bilstm · aligned · decisions": ("shared", "shared-bilstm", "validation"),
+    "shared-bilstm · aligned · one set of decisions": ("shared", "shared-bilstm", "validation-shared"),
     "extra-trees · aligned-vel": ("frame", "extra-trees", "threshold"),
 }
 CAUSAL = {v for v in VARIANTS if not v.startswith(("bilstm", "shared-bilstm"))}
@@ -104,7 +107,29 @@ def run_all(data_dir: Path, out: Path, seeds: int, jobs: int, is_quick: bool) ->
         results = benchmark(data_dir, out / run.name, cfg, jobs=jobs, progress=sys.stderr.isatty())
         frames.append(results.assign(run=run.name, decisions="threshold"))
         frames.append(rescored(out / run.name, results).assign(run=run.name, decisions="validation"))
+        if run.name == "shared":
+            shared = rescored_shared(out / run.name)
+            frames.append(shared.assign(run=run.name, decisions="validation-shared"))
     return pd.concat(frames, ignore_index=True)
+
+
+def rescored_shared(folder: Path) -> pd.DataFrame:
+    """Every kept fold of the run's shared models with one set of decisions for all its
+    expressions, chosen on the validation frames of all of them together."""
+    from gfe.experiments import predictions
+    from gfe.experiments.cells import model_of
+    from gfe.experiments.scoring import rescore_shared
+    from gfe.models import model_class
+
+    kept = predictions.read(folder)
+    rows = []
+    for (p, m, s, f), part in kept.groupby(["protocol", "model", "seed", "fold"], sort=False):
+        cls = model_class(model_of(m))
+        by_expression = dict(tuple(part.groupby("expression", sort=False)))
+        scores = rescore_shared(list(by_expression.values()), cls.tags.causal)
+        rows += [{"expression": e, "protocol": p, "model": m, "seed": s, "fold": f, **sc}
+                 for e, sc in zip(by_expression, scores, strict=True)]  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def rescored(folder: Path, results: pd.DataFrame) -> pd.DataFrame:

@@ -55,11 +55,16 @@ def fold_decisions(
         rule, _ = select(validation_segments(pool, fold, prob, val), causal=causal)
     else:
         rule = Decisions(on=threshold, causal=causal)
+    return apply_decisions(pool, prob, rule), rule
+
+
+def apply_decisions(pool: Pool, prob: np.ndarray, rule: Decisions) -> np.ndarray:
+    """0/1 decisions of ``rule`` for every pool frame, recording by recording (0 where unknown)."""
     labels = np.zeros(len(pool), dtype=np.int8)
     for idx in signer_runs(pool).values():
         labels[idx] = decide(prob[idx], rule)
     labels[~pool.usable] = 0
-    return labels, rule
+    return labels
 
 
 def fold_scores(pool: Pool, fold: Fold, labels: np.ndarray) -> dict:
@@ -95,8 +100,33 @@ def rescore(frames, how: str, causal: bool, threshold: float = 0.5) -> dict:
     prob) with decisions made ``how`` — e.g. decisions chosen on the validation frames of a run
     that used a plain threshold. For a model that carved its validation part anyway (the temporal
     ones), this equals having run with those decisions: the training is the same."""
-    from gfe.protocols import Fold
+    pool, fold, prob, val = _kept_fold(frames)
+    labels, rule = fold_decisions(pool, fold, prob, val, how, causal, threshold)
+    return _rescored(pool, fold, val, labels, rule)
 
+
+def rescore_shared(parts, causal: bool) -> list[dict]:
+    """Like :func:`rescore` with ``"validation"``, but one rule for several kept cell folds (e.g.
+    the nine expressions of one shared-model fold): chosen on all their validation frames at once,
+    then applied to each. Their scores, in the order of ``parts``."""
+    kept = [_kept_fold(frames) for frames in parts]
+    segments = [s for pool, fold, prob, val in kept for s in validation_segments(pool, fold, prob, val)]
+    rule = select(segments, causal=causal)[0] if segments else Decisions(causal=causal)
+    return [
+        _rescored(pool, fold, val, apply_decisions(pool, prob, rule), rule) for pool, fold, prob, val in kept
+    ]
+
+
+def _rescored(pool: Pool, fold: Fold, val: np.ndarray, labels: np.ndarray, rule: Decisions) -> dict:
+    return {
+        **fold_scores(pool, fold, labels),
+        "val_f1": validation_f1(pool, val, labels),
+        "decision": rule.describe(),
+    }
+
+
+def _kept_fold(frames) -> tuple[Pool, Fold, np.ndarray, np.ndarray]:
+    """A kept cell fold's predictions as (pool without features, fold, probabilities, validation)."""
     frames = frames.sort_values(["signer", "frame"], kind="stable")
     prob = frames["prob"].to_numpy(dtype=float)
     usable = np.isfinite(prob)
@@ -111,9 +141,4 @@ def rescore(frames, how: str, causal: bool, threshold: float = 0.5) -> dict:
     fold = Fold(protocol, "", train=idx[split == "train"], test=idx[(split == "test") & usable],
                 norm_fit=idx[:0], shuffled=protocol == "paper")  # fmt: skip
     val = idx[(split == "val") & usable]
-    labels, rule = fold_decisions(pool, fold, np.nan_to_num(prob), val, how, causal, threshold)
-    return {
-        **fold_scores(pool, fold, labels),
-        "val_f1": validation_f1(pool, val, labels),
-        "decision": rule.describe(),
-    }
+    return pool, fold, np.nan_to_num(prob), val
