@@ -1,20 +1,21 @@
 """Copy generated tables from run folders into README.md and docs/ between marker comments.
 
     python benchmarks/readme_tables.py [--reproduce RUN_DIR] [--benchmark RUN_DIR] [--tune RUN_DIR ...]
+        [--ablation] [--speed]
 
 Markers: <!-- BEGIN name --> … <!-- END name -->. Nothing in those sections is typed by hand:
 
 * ``table3`` (docs/results.md) — from a `gfe reproduce` run folder (its table3.md);
 * ``results`` and ``winloss`` (docs/results.md) — from a `gfe benchmark` run folder (tables.md,
   winloss.md);
-* ``headline`` (README.md and docs/results.md) — from the same benchmark's results.csv: the best
+* ``headline`` (docs/results.md) — from the same benchmark's results.csv: the best
   model per protocol by mean F1 (mean over seeds of the mean over expressions), models within
   0.005 of it, the best causal model where the protocol asks for one, gfe's PaperLSTM, against the
   goals and the simple baselines measured before the work;
 * ``goals`` (README.md and docs/results.md) — from ``benchmarks/results/ablation.json``
   (``--ablation``; written by benchmarks/ablation.py): per protocol the goal, the paper's features
   before issue #13 and gfe's configuration picked on validation F1 (any, and causal), each with its
-  test frame F1 and event F1;
+  test frame F1 and event F1, and the best variant on test for reference;
 * ``tune`` (docs/tuning.md) — from `gfe tune` run folders (evaluated ones);
 * ``speed`` (README.md) — from the benchmark scripts' results, ``benchmarks/results/*.json``
   (``--speed``): whichever of them exist.

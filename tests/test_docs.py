@@ -232,12 +232,17 @@ def test_the_goals_table_shows_the_validation_picks_not_the_best_on_test():
                          "**0.860 · 0.430** shared-lstm · aligned", "0.900 bilstm · clean"]  # fmt: skip
 
 
+def readme_section(name: str) -> str:
+    """The text between the README's <!-- BEGIN name --> and <!-- END name --> markers."""
+    return re.search(rf"<!-- BEGIN {name} -->\n(.*?)<!-- END {name} -->", README.read_text(), re.S).group(1)
+
+
 def test_the_readme_goals_table_is_the_one_the_ablation_gives():
     import json
 
     rt = _readme_tables()
     ablation = json.loads((REPO / "benchmarks" / "results" / "ablation.json").read_text())
-    shown = re.search(r"<!-- BEGIN goals -->\n(.*?)<!-- END goals -->", README.read_text(), re.S).group(1)
+    shown = readme_section("goals")
     assert shown.rstrip() == rt.goals_table(ablation).rstrip(), (
         "README's goals table is stale: run python benchmarks/readme_tables.py --ablation"
     )
@@ -245,11 +250,8 @@ def test_the_readme_goals_table_is_the_one_the_ablation_gives():
 
 def test_the_readme_speed_table_is_the_one_the_benchmark_results_give():
     """Every figure of the README's speed table comes from benchmarks/results/*.json (no hand edits)."""
-    import re
-
     rt = _readme_tables()
-    text = (REPO / "README.md").read_text()
-    shown = re.search(r"<!-- BEGIN speed -->\n(.*?)<!-- END speed -->", text, re.S).group(1)
+    shown = readme_section("speed")
     assert shown.rstrip() == rt.speed_table(REPO / "benchmarks" / "results").rstrip(), (
         "README's speed table is stale: run python benchmarks/readme_tables.py --speed"
     )

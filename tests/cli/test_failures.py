@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from gfe.cli import app
 from gfe.data.synthetic import format_datapoints, make_recording, write_dataset
-from gfe.deploy.training import train_bundle
 
 runner = CliRunner()
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
@@ -60,18 +59,6 @@ def never(what: str):
 
 
 # ------------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    return write_dataset(tmp_path_factory.mktemp("gfe"), n_frames=100)
-
-
-@pytest.fixture(scope="module")
-def bundle(data, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("bundle") / "negative"
-    train_bundle(data, "negative", "mlp", params={"epochs": 2}).save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory) -> Path:
     ts, lm, _ = make_recording(80, seed=3)

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from gfe.cli import app
 from gfe.data.synthetic import format_datapoints, format_targets, make_recording, write_dataset
-from gfe.deploy.training import train_bundle
 
 runner = CliRunner()
 
@@ -35,18 +34,6 @@ def refused(res, *needles: str) -> None:
     assert "Traceback" not in res.output
     for needle in needles:
         assert needle in res.output, res.output
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    return write_dataset(tmp_path_factory.mktemp("gfe"), n_frames=100)
-
-
-@pytest.fixture(scope="module")
-def bundle(data, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("bundle") / "negative"
-    train_bundle(data, "negative", "mlp", params={"epochs": 2}).save(path)
-    return path
 
 
 @pytest.fixture
